@@ -1,0 +1,40 @@
+"""Fixtures shared by the whole suite: one real sandbox server, and an isolated user."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_PROVIDER_ENV_PREFIXES = ("VITALERA_", "VIDAPLUS_", "VITALDB_", "VITAL_CONNECT_")
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The sandbox server, started once for the session (a real HTTP server in a thread)."""
+    from vital_connect import sandbox as sandbox_module
+
+    with sandbox_module.serve(port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def sb(sandbox):
+    """The shared sandbox, reset to its seeded state before each test."""
+    sandbox.reset()
+    yield sandbox
+    sandbox.reset()
+
+
+@pytest.fixture(autouse=True)
+def isolated_user(tmp_path, monkeypatch):
+    """Each test runs as a fresh user: empty cache dir, no provider env vars, no stray .env."""
+    for name in list(os.environ):
+        if name.startswith(_PROVIDER_ENV_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("VITAL_CONNECT_CACHE_DIR", str(cache))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work

@@ -1,0 +1,19 @@
+"""``__all__`` and the real public names stay equal (as httpx does)."""
+
+import vital_connect as vc
+
+
+def test_all_matches_public_names():
+    public = {n for n in dir(vc) if not n.startswith("_")} | {"sandbox", "login_panel"}
+    public -= {"annotations", "TYPE_CHECKING"}
+    # submodules imported as a side effect are not API
+    public -= {"cli"}
+    assert set(vc.__all__) == public | {"__version__"}
+
+
+def test_every_error_derives_from_the_base():
+    errors = [getattr(vc, n) for n in vc.__all__ if n.endswith("Error")]
+    assert len(errors) >= 10
+    for cls in errors:
+        assert issubclass(cls, vc.VitalConnectError)
+    assert issubclass(vc.UnknownProviderError, ValueError)

@@ -1,0 +1,76 @@
+"""vidaplus: form password grant, FastAPI errors, refresh before expiry, plain list data."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import vital_connect as vc
+
+
+def test_form_password_grant(sb):
+    creds = sb.credentials("vidaplus")
+    s = vc.connect("vidaplus", cache=False, **creds)
+    req = [r for r in sb.requests if r.path.endswith("/auth/token/")][0]
+    assert req.content_type.startswith("application/x-www-form-urlencoded")
+    assert "username=" in req.body and "password=" in req.body
+    assert s.token.sub == creds["username"]  # the JWT's sub is the email
+    assert s.token.token_type.lower() == "bearer"
+    assert s.token.expires_at is not None  # from the JWT's exp
+
+
+def test_wrong_password_is_authentication_error(sb):
+    creds = sb.credentials("vidaplus") | {"password": "nope-nope-nope"}
+    with pytest.raises(vc.AuthenticationError, match="Incorrect username or password"):
+        vc.connect("vidaplus", cache=False, **creds)
+
+
+def test_422_is_validation_error_listing_the_fields(sb):
+    s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
+    # A form field the server rejects: grant_type must be "password" (FastAPI's form model)
+    response = s.request("POST", "/auth/token/", data={"grant_type": "x"})
+    from vital_connect._http import error_from
+
+    err = error_from(response, "vidaplus")
+    assert isinstance(err, vc.ValidationError)
+    fields = {e["field"] for e in err.errors}
+    assert {"username", "password"} <= fields
+    assert "username" in str(err)
+
+
+def test_data_list_and_current_user(sb):
+    creds = sb.credentials("vidaplus")
+    s = vc.connect("vidaplus", cache=False, **creds)
+    df = s.get("/records/")
+    raw = s.get_json("/records/")
+    assert isinstance(raw, list)
+    assert len(df) == len(raw)
+    assert any("." in c for c in df.columns)  # nested objects flattened
+    assert s.userinfo()["email"] == creds["username"]
+    me = s.get("/users/me/")
+    assert len(me) == 1 and me.loc[0, "email"] == creds["username"]
+
+
+def test_renewal_before_expiry_uses_the_refresh_endpoint(sb):
+    sb.token_ttl = 40  # inside our 45 s leeway: renewal is due, the token still valid
+    s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
+    first = s.token
+    sb.token_ttl = 3600
+    sb.clear_requests()
+    s.get_json("/users/me/")
+    paths = [r.path.rsplit("/vidaplus", 1)[-1] for r in sb.requests]
+    assert paths == ["/auth/refresh/", "/users/me/"]
+    assert sb.requests[0].headers["Authorization"].startswith("Bearer ")
+    assert s.token.access_token != first.access_token
+
+
+def test_after_expiry_the_password_grant_runs_again(sb):
+    sb.token_ttl = 1
+    s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
+    time.sleep(1.2)
+    sb.token_ttl = 3600
+    sb.clear_requests()
+    s.get_json("/users/me/")
+    paths = [r.path.rsplit("/vidaplus", 1)[-1] for r in sb.requests]
+    assert paths == ["/auth/token/", "/users/me/"]

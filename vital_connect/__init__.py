@@ -1,0 +1,73 @@
+"""vital_connect: log in to health-data APIs from Jupyter and get pandas DataFrames back.
+
+    >>> import vital_connect as vc
+    >>> sorted(vc.providers()["name"])[:3]
+    ['vidaplus', 'vitaldb', 'vitalera']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._connect import connect
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    CredentialsNotSavedError,
+    InsecureTransportError,
+    MissingCredentialsError,
+    NotSupportedError,
+    StateMismatchError,
+    TokenExpiredError,
+    UnknownProviderError,
+    ValidationError,
+    VitalConnectError,
+    VitalConnectWarning,
+)
+from ._providers import Provider, providers, register_provider
+from ._session import Session
+from ._token import Token
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "CredentialsNotSavedError",
+    "InsecureTransportError",
+    "MissingCredentialsError",
+    "NotSupportedError",
+    "Provider",
+    "Session",
+    "StateMismatchError",
+    "Token",
+    "TokenExpiredError",
+    "UnknownProviderError",
+    "ValidationError",
+    "VitalConnectError",
+    "VitalConnectWarning",
+    "__version__",
+    "connect",
+    "login_panel",
+    "providers",
+    "register_provider",
+    "sandbox",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import sandbox as sandbox
+    from ._panel import login_panel as login_panel
+
+
+def __getattr__(name: str):
+    # Imported on first use: the sandbox needs the optional Flask/PyJWT extra, and the panel
+    # needs ipywidgets; `import vital_connect` stays light without them.
+    if name == "sandbox":
+        import importlib
+
+        return importlib.import_module(".sandbox", __name__)
+    if name == "login_panel":
+        from ._panel import login_panel
+
+        return login_panel
+    raise AttributeError(f"module 'vital_connect' has no attribute {name!r}")

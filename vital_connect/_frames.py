@@ -1,0 +1,88 @@
+"""Turning API answers into DataFrames: lists, page objects, plain objects, CSV."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+# Keys under which paginated APIs put a page's rows (DRF: results).
+PAGE_KEYS = ("results", "data", "items", "records")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def page_rows(payload: Any) -> list[Any] | None:
+    """The rows of a JSON answer: the list itself, or the list inside a page object."""
+    if isinstance(payload, list):
+        return payload
+    if isinstance(payload, dict):
+        for key in PAGE_KEYS:
+            if isinstance(payload.get(key), list):
+                return payload[key]
+    return None
+
+
+def next_link(payload: Any) -> str | None:
+    """The next page's URL of a page object (DRF ``next``, or ``links.next``)."""
+    if not isinstance(payload, dict):
+        return None
+    nxt = payload.get("next")
+    if nxt is None and isinstance(payload.get("links"), dict):
+        nxt = payload["links"].get("next")
+    return nxt if isinstance(nxt, str) and nxt else None
+
+
+def records_frame(rows: list[Any]) -> pd.DataFrame:
+    """Rows of dicts -> DataFrame, nested objects flattened to dotted columns."""
+    import pandas as pd
+
+    if not rows:
+        return pd.DataFrame()
+    if all(isinstance(r, dict) for r in rows):
+        return pd.json_normalize(rows, sep=".")
+    return pd.DataFrame({"value": rows})
+
+
+def json_frame(payload: Any) -> pd.DataFrame:
+    """One JSON answer -> DataFrame: list rows, page rows, or a plain object as one row."""
+    rows = page_rows(payload)
+    if rows is not None:
+        return records_frame(rows)
+    if isinstance(payload, dict):
+        return records_frame([payload])
+    return records_frame([payload])
+
+
+def is_csv(content_type: str, content: bytes) -> bool:
+    ct = content_type.split(";")[0].strip().lower()
+    return ct in {"text/csv", "application/csv", "application/gzip", "application/x-gzip"} or (
+        content.startswith(GZIP_MAGIC) and ct in {"", "application/octet-stream"}
+    )
+
+
+def csv_frame(content: bytes) -> pd.DataFrame:
+    """CSV bytes, gzip-compressed or not (VitalDB serves .csv.gz as is), -> DataFrame."""
+    import pandas as pd
+
+    if content.startswith(GZIP_MAGIC):
+        content = gzip.decompress(content)
+    if not content.strip():
+        return pd.DataFrame()
+    return pd.read_csv(io.BytesIO(content))
+
+
+def stamp(df: pd.DataFrame, source_url: str, provider: str, pages: int = 1) -> pd.DataFrame:
+    """Record where and when the data came from in ``df.attrs``."""
+    df.attrs.update(
+        {
+            "source_url": source_url,
+            "provider": provider,
+            "fetched_at": datetime.now(UTC),
+            "pages": pages,
+        }
+    )
+    return df
