@@ -36,6 +36,32 @@ def next_link(payload: Any) -> str | None:
     return nxt if isinstance(nxt, str) and nxt else None
 
 
+def page_urls(first: Any, nxt: str | None, page_len: int) -> list[str]:
+    """The URLs of pages 2..N when the first page lets them be addressed directly: a total
+    ``count`` plus a ``next`` link numbered by ``page`` (DRF) or ``offset`` (limit/offset).
+    Empty when they cannot be known; the caller then follows ``next`` one page at a time."""
+    from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+    count = first.get("count") if isinstance(first, dict) else None
+    if not nxt or not isinstance(count, int) or isinstance(count, bool) or page_len <= 0:
+        return []
+    parts = urlsplit(nxt)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    single = {k: v[-1] for k, v in query.items()}
+    total = -(-count // page_len)
+    if total > 10_000:
+        return []
+    urls = []
+    if single.get("page") == "2":
+        for n in range(2, total + 1):
+            urls.append(urlunsplit(parts._replace(query=urlencode({**single, "page": n}))))
+    elif single.get("offset", "").isdigit() and int(single["offset"]) == page_len:
+        for n in range(1, total):
+            q = urlencode({**single, "offset": n * page_len})
+            urls.append(urlunsplit(parts._replace(query=q)))
+    return urls
+
+
 def records_frame(rows: list[Any]) -> pd.DataFrame:
     """Rows of dicts -> DataFrame, nested objects flattened to dotted columns."""
     import pandas as pd

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import TimeoutError as _U3Timeout
 from urllib3.util.retry import Retry
 
 from ._errors import APIError, AuthenticationError, ValidationError, VitalConnectError
@@ -25,7 +26,7 @@ class _CappedRetry(Retry):
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
-def retrying_adapter() -> HTTPAdapter:
+def retrying_adapter(pool_size: int = 10) -> HTTPAdapter:
     """GET/HEAD/OPTIONS retried on 429/502/503/504 and connection errors, with exponential
     backoff and jitter, honouring Retry-After. POSTs (token, refresh, rotation) are never
     retried after they may have reached the server: a lost answer must not burn a refresh
@@ -45,7 +46,7 @@ def retrying_adapter() -> HTTPAdapter:
         raise_on_status=False,
         raise_on_redirect=False,
     )
-    return HTTPAdapter(max_retries=retry)
+    return HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
 
 
 def decode_json(response: requests.Response) -> Any:
@@ -157,7 +158,9 @@ def error_from(
 
 def network_error(exc: requests.RequestException, provider: str, url: str) -> APIError:
     """A connection failure or timeout, as an APIError that does not leak the URL's secrets."""
-    if isinstance(exc, requests.Timeout):
+    # after urllib3's retries, a read timeout arrives wrapped in a ConnectionError
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | _U3Timeout):
         kind, what = "timeout", "did not answer in time"
         advice = "Try again, or pass a longer timeout= to connect()."
     elif isinstance(exc, requests.exceptions.SSLError):

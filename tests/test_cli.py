@@ -1,0 +1,61 @@
+"""The vital-connect command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import vital_connect as vc
+from vital_connect.cli import main
+
+
+def test_providers(capsys):
+    assert main(["providers"]) == 0
+    out = capsys.readouterr().out
+    for name in ("vitalera", "vidaplus", "vitaldb"):
+        assert name in out
+
+
+def test_get_reads_credentials_from_the_environment(sb, monkeypatch, capsys):
+    creds = sb.credentials("vitalera")
+    for key, value in creds.items():
+        monkeypatch.setenv(f"VITALERA_{key.upper()}", value)
+    assert main(["get", "vitalera", "/api/plans/", "--format", "json", "--no-cache"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == sb.rows["plans"]
+    assert "organization.name" in rows[0]
+
+
+def test_get_csv_of_the_open_dataset(sb, capsys):
+    argv = ["get", "vitaldb", "/cases", "--anonymous", "--format", "csv"]
+    assert main([*argv, "--base-url", sb.base_url("vitaldb")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("caseid,")
+
+
+def test_errors_are_one_clear_line_and_exit_1(capsys):
+    assert main(["get", "vitalera", "/api/plans/"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: No credentials") and "VITALERA_CLIENT_ID" in err
+
+
+def test_demo_shows_every_provider_and_grant():
+    # as a user runs it: a separate process, the console script's module
+    done = subprocess.run(
+        [sys.executable, "-m", "vital_connect.cli", "demo", "--rows", "2"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for title in (
+        "vitalera, client credentials",
+        "vitalera, password grant",
+        "vidaplus, password grant",
+        "VitalDB, id/pw grant",
+        "VitalDB, authorization code",
+        "VitalDB open dataset",
+    ):
+        assert title in out
+    for secret in vc.sandbox.SECRETS:
+        assert secret not in out
