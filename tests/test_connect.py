@@ -132,7 +132,7 @@ def test_login_again_with_other_credentials_switches_grant(sb):
 
 def test_login_rejects_unknown_fields(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
-    with pytest.raises(TypeError, match="unexpected fields"):
+    with pytest.raises(vc.ConfigurationError, match="unexpected fields"):
         s.login(user="x")
 
 

@@ -12,7 +12,7 @@ import vital_connect as vc
 def test_form_password_grant(sb):
     creds = sb.credentials("vidaplus")
     s = vc.connect("vidaplus", cache=False, **creds)
-    req = [r for r in sb.requests if r.path.endswith("/auth/token/")][0]
+    req = next(r for r in sb.requests if r.path.endswith("/auth/token/"))
     assert req.content_type.startswith("application/x-www-form-urlencoded")
     assert "username=" in req.body and "password=" in req.body
     assert s.token.sub == creds["username"]  # the JWT's sub is the email

@@ -13,6 +13,7 @@ from ._connect import connect
 from ._errors import (
     APIError,
     AuthenticationError,
+    ConfigurationError,
     CredentialsNotSavedError,
     InsecureTransportError,
     MissingCredentialsError,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "ConfigurationError",
     "CredentialsNotSavedError",
     "InsecureTransportError",
     "MissingCredentialsError",

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._errors import VitalConnectWarning
+from ._errors import ConfigurationError, VitalConnectWarning
 from ._token import Token
 
 CACHE_ENV = "VITAL_CONNECT_CACHE_DIR"
@@ -141,4 +141,4 @@ def make_cache(cache: bool | NoCache | FileCache) -> NoCache | FileCache:
         return NoCache()
     if hasattr(cache, "load") and hasattr(cache, "save"):
         return cache
-    raise ValueError(f"cache must be True, False or a cache object, got {cache!r}")
+    raise ConfigurationError(f"cache must be True, False or a cache object, got {cache!r}")

@@ -8,6 +8,7 @@ import sys
 
 from . import _credentials
 from ._cache import FileCache, NoCache, make_cache
+from ._errors import ConfigurationError
 from ._providers import Provider, get_provider
 from ._session import Session
 from ._transport import Timeout
@@ -28,7 +29,7 @@ def check_lang(lang: str | None) -> str:
         return default_lang()
     code = str(lang).lower()[:2]
     if code not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+        raise ConfigurationError(f"lang must be one of {LANGS}, got {lang!r}")
     return code
 
 

@@ -13,6 +13,7 @@ and what to do next, without any secret in it::
     ├── InsecureTransportError     plain http to a non-loopback host, or a foreign origin
     ├── StateMismatchError         the code-flow redirect does not carry our state
     ├── NotSupportedError          the provider has no such feature
+    ├── ConfigurationError         (also ValueError) an argument or setting is not valid
     └── CredentialsNotSavedError   rotated credentials could not be written; .credentials
 """
 
@@ -112,6 +113,11 @@ class StateMismatchError(VitalConnectError):
 
 class NotSupportedError(VitalConnectError):
     """Raised when asking a provider for a feature it does not have (e.g. rotation)."""
+
+
+class ConfigurationError(VitalConnectError, ValueError):
+    """Raised for an argument or setting that cannot work (a negative timeout, an unknown
+    language, a malformed provider); the message names the accepted values."""
 
 
 class CredentialsNotSavedError(VitalConnectError):

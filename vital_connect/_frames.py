@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from ._errors import APIError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -94,11 +97,18 @@ def csv_frame(content: bytes) -> pd.DataFrame:
     """CSV bytes, gzip-compressed or not (VitalDB serves .csv.gz as is), -> DataFrame."""
     import pandas as pd
 
-    if content.startswith(GZIP_MAGIC):
-        content = gzip.decompress(content)
-    if not content.strip():
-        return pd.DataFrame()
-    return pd.read_csv(io.BytesIO(content))
+    try:
+        if content.startswith(GZIP_MAGIC):
+            content = gzip.decompress(content)
+        if not content.strip():
+            return pd.DataFrame()
+        return pd.read_csv(io.BytesIO(content))
+    except (ValueError, OSError, EOFError, zlib.error) as exc:  # ParserError is a ValueError
+        raise APIError(
+            f"The answer was announced as CSV but could not be read as CSV ({type(exc).__name__})."
+            " Check the path; use s.request(...) to see the raw answer.",
+            error_type="invalid_csv",
+        ) from None
 
 
 def stamp(df: pd.DataFrame, source_url: str, provider: str, pages: int = 1) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as _U3Timeout
 from urllib3.util.retry import Retry
 
@@ -15,7 +16,8 @@ from ._errors import APIError, AuthenticationError, ValidationError, VitalConnec
 from ._redact import redact
 
 RETRY_STATUSES = (429, 502, 503, 504)
-RETRY_AFTER_CAP = 30.0  # seconds: a server asking for longer gets a clean error instead
+RETRY_AFTER_CAP = 30.0  # seconds: a longer Retry-After is shortened to this, not obeyed
+BACKOFF_FACTOR = 0.25  # seconds: 0.25, 0.5, 1 … between retries, plus jitter
 
 
 class _CappedRetry(Retry):
@@ -37,7 +39,7 @@ def retrying_adapter(pool_size: int = 10) -> HTTPAdapter:
         read=2,
         status=3,
         other=0,
-        backoff_factor=0.25,
+        backoff_factor=BACKOFF_FACTOR,
         backoff_max=8.0,
         backoff_jitter=0.25,
         status_forcelist=RETRY_STATUSES,
@@ -160,7 +162,10 @@ def network_error(exc: requests.RequestException, provider: str, url: str) -> AP
     """A connection failure or timeout, as an APIError that does not leak the URL's secrets."""
     # after urllib3's retries, a read timeout arrives wrapped in a ConnectionError
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    if isinstance(exc, requests.Timeout) or isinstance(reason, TimeoutError | _U3Timeout):
+    timed_out = isinstance(reason, TimeoutError | _U3Timeout) and not isinstance(
+        reason, NewConnectionError  # urllib3 files "connection refused" under timeouts
+    )
+    if isinstance(exc, requests.Timeout) or timed_out:
         kind, what = "timeout", "did not answer in time"
         advice = "Try again, or pass a longer timeout= to connect()."
     elif isinstance(exc, requests.exceptions.SSLError):

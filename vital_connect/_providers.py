@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from ._errors import UnknownProviderError
+from ._errors import ConfigurationError, UnknownProviderError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -60,16 +60,18 @@ class Provider:
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
-            raise ValueError(f"Provider name must be letters, digits, - or _: {self.name!r}")
+            raise ConfigurationError(
+                f"Provider name must be letters, digits, - or _: {self.name!r}"
+            )
         object.__setattr__(self, "name", self.name.lower())
         bad = [g for g in self.grants if g not in GRANTS]
         if not self.grants or bad:
-            raise ValueError(
+            raise ConfigurationError(
                 f"Provider {self.name!r}: grants must be a non-empty tuple of {GRANTS}, "
                 f"got {self.grants!r}"
             )
         if "authorization_code" in self.grants and not self.login_path:
-            raise ValueError(f"Provider {self.name!r}: the code flow needs a login_path")
+            raise ConfigurationError(f"Provider {self.name!r}: the code flow needs a login_path")
 
     @property
     def env_prefix(self) -> str:
@@ -150,7 +152,9 @@ def register_provider(provider: Provider) -> Provider:
     True
     """
     if not isinstance(provider, Provider):
-        raise TypeError(f"register_provider() takes a vital_connect.Provider, got {provider!r}")
+        raise ConfigurationError(
+            f"register_provider() takes a vital_connect.Provider, got {provider!r}"
+        )
     with _registry_lock:
         _registry[provider.name] = provider
     return provider

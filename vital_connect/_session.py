@@ -31,6 +31,7 @@ from ._envfile import save_rotated
 from ._errors import (
     APIError,
     AuthenticationError,
+    ConfigurationError,
     InsecureTransportError,
     MissingCredentialsError,
     NotSupportedError,
@@ -299,7 +300,7 @@ class Session:
         grant = given.pop("grant", None)
         unknown = set(given) - LOGIN_FIELDS
         if unknown:
-            raise TypeError(
+            raise ConfigurationError(
                 f"login() got unexpected fields {sorted(unknown)}; it takes grant and "
                 f"{', '.join(sorted(LOGIN_FIELDS))}."
             )

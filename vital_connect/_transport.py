@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from ._errors import InsecureTransportError
+from ._errors import ConfigurationError, InsecureTransportError
 
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
 
@@ -64,18 +65,18 @@ def normalize_timeout(timeout: Timeout | None) -> tuple[float, float]:
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
         return (float(timeout), float(timeout))
     try:
         connect, read = timeout  # type: ignore[misc]
         pair = (float(connect), float(read))
     except (TypeError, ValueError):
-        raise ValueError(
+        raise ConfigurationError(
             f"timeout must be seconds or a (connect, read) pair, got {timeout!r}"
         ) from None
-    if min(pair) <= 0:
-        raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
+    if not all(math.isfinite(v) and v > 0 for v in pair):
+        raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
     return pair
 
 

@@ -1,0 +1,194 @@
+"""Faults survived or cleanly raised: retries, timeouts, malformed answers, expiry mid-pull."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import vital_connect as vc
+from vital_connect import _http
+
+PLANS = "/vitalera/api/plans/"
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    monkeypatch.setattr(_http, "BACKOFF_FACTOR", 0.01)
+
+
+def _cc(sb, **kw):
+    return vc.connect("vitalera", cache=False, **sb.credentials("vitalera"), **kw)
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_idempotent_get_is_retried(sb, status, fast_backoff):
+    s = _cc(sb)
+    sb.fail_next(2, status=status, retry_after=0, path=PLANS)
+    assert s.get_json("/api/plans/")["count"] > 0
+    assert [r.status for r in sb.requests if r.path == PLANS] == [status, status, 200]
+
+
+def test_retry_after_is_honoured(sb, fast_backoff):
+    s = _cc(sb)
+    sb.fail_next(1, status=429, retry_after=1, path=PLANS)
+    start = time.monotonic()
+    s.get_json("/api/plans/")
+    assert time.monotonic() - start >= 0.9
+
+
+def test_retry_after_is_capped(sb, fast_backoff, monkeypatch):
+    monkeypatch.setattr(_http, "RETRY_AFTER_CAP", 0.2)
+    s = _cc(sb)
+    sb.fail_next(1, status=503, retry_after=3600, path=PLANS)
+    start = time.monotonic()
+    s.get_json("/api/plans/")
+    assert time.monotonic() - start < 3
+
+
+def test_persistent_failure_is_a_clean_api_error(sb, fast_backoff):
+    s = _cc(sb)
+    sb.fail_next(10, status=503, retry_after=0, path=PLANS)
+    with pytest.raises(vc.APIError) as info:
+        s.get_json("/api/plans/")
+    assert info.value.status_code == 503
+    assert "try again later" in str(info.value)
+    assert len([r for r in sb.requests if r.path == PLANS]) == 4  # 1 + 3 retries, bounded
+
+
+def test_dropped_connection_is_retried(sb, fast_backoff):
+    s = _cc(sb)
+    sb.drop_next(1, path=PLANS)
+    assert s.get_json("/api/plans/")["count"] > 0
+
+
+def test_server_down_is_a_clean_error(fast_backoff):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(vc.APIError) as info:
+        vc.connect("vidaplus", base_url=f"http://127.0.0.1:{port}", username="a@b.c",
+                   password="pw-123456", cache=False)
+    assert info.value.error_type == "connection_error"
+    assert "could not be reached" in str(info.value)
+
+
+def test_malformed_json_and_html_pages_are_clean_errors(sb, fast_backoff):
+    s = _cc(sb)
+    sb.malformed_next(1, path=PLANS)
+    with pytest.raises(vc.APIError, match="not valid JSON"):
+        s.get_json("/api/plans/")
+    sb.html_next(5, status=500, path=PLANS)  # 500 is not retried
+    with pytest.raises(vc.APIError) as info:
+        s.get("/api/plans/")
+    assert info.value.status_code == 500
+
+
+def test_refresh_post_is_never_retried(sb, fast_backoff):
+    s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera", grant="password"))
+    refresh_path = "/vitalera/api/auth/tokens/refresh/"
+    sb.drop_next(1, path=refresh_path)
+    before = s.token.refresh_token
+    # the refresh answer was lost: we fall back to the password grant, never resend it
+    s.refresh()
+    assert len([r for r in sb.requests if r.path == refresh_path]) == 1
+    assert s.token.refresh_token != before
+
+
+def _pull(s, sb):
+    df = s.get("/api/measurements/")
+    expected = sb.rows["measurements"]
+    return len(df) - expected, int(df["id"].duplicated().sum())
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_local_expiry_in_the_middle_of_a_pull_loses_no_rows(sb, workers):
+    sb.rows["measurements"] = 1000
+    sb.page_size = 20  # 50 pages, 0.1 s each: at least 0.7 s even 8 at a time
+    sb.token_ttl = 45.5  # our leeway is 45 s: the token turns stale 0.5 s into the pull
+    s = _cc(sb)
+    s.page_workers = workers
+    sb.token_ttl = 3600
+    sb.latency = 0.1
+    assert _pull(s, sb) == (0, 0)
+    assert s.renewals == 1
+    assert not [r for r in sb.requests if r.status == 401]
+
+
+def test_server_side_expiry_in_the_middle_of_a_pull_loses_no_rows(sb):
+    sb.rows["measurements"] = 200
+    sb.page_size = 20
+    sb.token_ttl = 1
+    s = _cc(sb)
+    # a token whose expiry we do not know: only the server's 401 tells
+    s._set_token(vc.Token(access_token=s.token.access_token), save=False)
+    s.page_workers = 1
+    sb.token_ttl = 3600
+    sb.latency = 0.2
+    assert _pull(s, sb) == (0, 0)
+    statuses = [r.status for r in sb.requests if r.path.endswith("/api/measurements/")]
+    assert statuses.count(401) == 1
+    assert len(statuses) == 10 + 1
+
+
+# -- the fault matrix: every knob against every provider and grant ------------------------
+
+SESSIONS = {
+    "vitalera/client_credentials": ("vitalera", None, "/api/plans/"),
+    "vitalera/password": ("vitalera", "password", "/api/patients/"),
+    "vidaplus/password": ("vidaplus", None, "/records/"),
+    "vitaldb/password": ("vitaldb", None, "/oauth2/userinfo"),
+    "vitaldb/open dataset": ("vitaldb", "anonymous", "/cases"),
+}
+
+
+def _fault(sb, kind, path):
+    if kind in {"500", "502", "503"}:
+        sb.fail_next(1, status=int(kind), retry_after=0, path=path)
+    elif kind == "429 Retry-After":
+        sb.fail_next(1, status=429, retry_after=0, path=path)
+    elif kind == "connection reset":
+        sb.drop_next(1, path=path)
+    elif kind == "slow past timeout":
+        sb.slow_next(1, delay=0.8, path=path)
+    elif kind == "malformed JSON":
+        sb.malformed_next(1, path=path)
+    elif kind == "HTML error page":
+        sb.html_next(1, status=502, path=path)
+
+
+FAULTS = ["500", "502", "503", "429 Retry-After", "connection reset", "slow past timeout",
+          "malformed JSON", "HTML error page"]
+
+
+def test_fault_matrix(sb, fast_backoff, capsys):
+    tried = ok = 0
+    failures = []
+    for label, (name, grant, path) in SESSIONS.items():
+        kw = {"cache": False, "timeout": (2, 0.4)}
+        if grant == "anonymous":
+            kw |= {"anonymous": True, "base_url": sb.base_url(name)}
+        else:
+            kw |= sb.credentials(name, grant=grant) if grant else sb.credentials(name)
+        s = vc.connect(name, **kw)
+        expected = s.get(path)
+        full = "/" + name + path
+        for kind in FAULTS:
+            tried += 1
+            _fault(sb, kind, full)
+            try:
+                got = s.get(path)
+                assert got.equals(expected), f"{label} {kind}: different rows"
+                ok += 1
+            except vc.VitalConnectError as exc:
+                assert str(exc) and "\n" not in str(exc)
+                ok += 1
+            except Exception as exc:  # anything else is a failure of ours
+                failures.append(f"{label} / {kind}: {type(exc).__name__}: {exc}")
+            sb.clear_faults()
+    with capsys.disabled():
+        print(f"\nfault matrix: {ok}/{tried} faults survived or cleanly raised")
+    assert not failures, failures
+    assert ok == tried == len(SESSIONS) * len(FAULTS)
