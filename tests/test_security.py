@@ -63,3 +63,43 @@ def test_df_attrs_source_url_has_no_token(sb):
     s = vc.connect("vitaldb", cache=False, **sb.credentials("vitaldb"))
     df = s.get("/oauth2/userinfo")
     assert s.token.access_token not in df.attrs["source_url"]
+
+
+def test_a_redirect_off_the_origin_drops_the_token(sb):
+    """The provider answers 302 to another origin: the token must not follow."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    seen: list[dict] = []
+
+    @Request.application
+    def elsewhere(request: Request) -> Response:
+        seen.append(dict(request.headers))
+        return Response("[]", content_type="application/json")
+
+    other = make_server("127.0.0.1", 0, elsewhere, threaded=True)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    target = f"http://localhost:{other.server_port}/landing"
+
+    @Request.application
+    def provider(request: Request) -> Response:
+        if request.path == "/token":
+            return Response('{"access_token": "abcdefghijklmnop", "token_type": "bearer"}',
+                            content_type="application/json")
+        return Response("", status=302, headers={"Location": target})
+
+    home = make_server("127.0.0.1", 0, provider, threaded=True)
+    threading.Thread(target=home.serve_forever, daemon=True).start()
+    try:
+        vc.register_provider(vc.Provider(
+            name="redirecting", base_url=f"http://127.0.0.1:{home.server_port}",
+            grants=("password",), token_path="/token"))
+        s = vc.connect("redirecting", username="u", password="p", cache=False)
+        assert s.get("/data").empty
+        assert len(seen) == 1
+        assert "Authorization" not in seen[0]
+    finally:
+        other.shutdown()
+        home.shutdown()

@@ -1,0 +1,346 @@
+"""The demo notebooks and the Binder set-up.
+
+- No committed notebook, and no file under ``notebooks/`` or ``binder/``, holds a secret: the
+  sandbox's seeded secrets, anything shaped like one of its secrets or passwords, a JWT, or an
+  ``access_token`` value.
+- The notebooks are committed executed, with outputs, for the ``python3`` kernel, start with
+  the one switch ``USE_SANDBOX = True``, and mark their figure cells so that nbval ignores the
+  image bytes. (nbval itself runs them and compares the outputs: ``pytest --nbval``.)
+- Binder: a fresh virtual environment built only from ``binder/`` executes every notebook
+  under nbval, as repo2docker would build it. Slow (a pip install), so it runs when ``CI`` is
+  set or ``VITAL_CONNECT_BINDER_TEST=1``, and is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+BINDER = ROOT / "binder"
+NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
+EXPECTED_NOTEBOOKS = {"quickstart.ipynb", "vitalera.ipynb", "vidaplus.ipynb", "vitaldb.ipynb"}
+# Never committed (see .gitignore), so never scanned.
+UNTRACKED_DIRS = {".ipynb_checkpoints", "__pycache__", ".pytest_cache"}
+
+# What a leaked secret looks like. The seeded values themselves are added from the sandbox.
+LEAK_PATTERNS = {
+    # every sandbox secret and password starts "sbx-<provider>-", rotated ones included
+    "sandbox secret or password": re.compile(r"sbx-[A-Za-z0-9_-]*?(?:secret|password)"),
+    "JWT": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}"),
+    # access_token=<value> in a URL, or "access_token": "<value>" in JSON or a repr; masked
+    # values ('***', '<set>', <TOKEN>) and code such as `a.access_token != b.access_token`
+    # are not values
+    "access_token value": re.compile(
+        r"""access_token(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?![<*])[A-Za-z0-9._~+/-]{8,}"""
+    ),
+}
+
+
+def seeded_secrets() -> tuple[str, ...]:
+    from vital_connect.sandbox import SECRETS
+
+    return SECRETS
+
+
+def find_leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
+    """What in ``text`` looks like a secret: pattern names and the place, never the value."""
+    hits = [f"seeded secret #{i}" for i, secret in enumerate(secrets) if secret in text]
+    for name, pattern in LEAK_PATTERNS.items():
+        for match in pattern.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            hits.append(f"{name} at line {line}")
+    return hits
+
+
+def committed_notebooks() -> set[Path]:
+    """Every notebook git knows of (tracked, or new and not ignored), anywhere in the repo."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.ipynb"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        return set()  # not a git checkout: the notebooks/ scan below still runs
+    return {ROOT / name for name in out.split("\0") if name and (ROOT / name).is_file()}
+
+
+def scanned_files() -> list[Path]:
+    files = set(committed_notebooks())
+    for folder in (NOTEBOOKS, BINDER):
+        for path in folder.rglob("*"):
+            if path.is_file() and not UNTRACKED_DIRS & set(path.relative_to(folder).parts):
+                files.add(path)
+    return sorted(files)
+
+
+# ------------------------------------------------------------------------- secret scan
+
+
+def test_the_scan_covers_the_notebooks_and_binder():
+    names = {p.name for p in scanned_files()}
+    assert EXPECTED_NOTEBOOKS <= names
+    assert {"sanitize.cfg", "requirements.txt"} <= names
+
+
+@pytest.mark.parametrize("path", scanned_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_secret_in_committed_files(path):
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    leaks = find_leaks(text, seeded_secrets())
+    assert not leaks, f"{path.relative_to(ROOT)} holds what looks like a secret: {leaks}"
+
+
+def _jwt(claims: dict) -> str:
+    import base64
+
+    def part(d: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+# Built at run time, so that this file holds no secret-shaped literal itself.
+PLANTED = [
+    "seeded",  # replaced by each seeded secret below
+    "sbx-vitalera-" + "secret-0123456789abcdef0123",  # a rotated one
+    "sbx-vidaplus-" + "password-Nf8s3Kd6",
+    _jwt({"sub": "sbx_researcher", "exp": 1}),
+    "https://api.vitaldb.net/oauth2/userinfo?access_" + "token=AbCdEf0123456789",
+    '{"access_' + 'token": "AbCdEf0123456789", "token_type": "Bearer"}',
+    "{'access_" + "token': 'AbCdEf0123456789'}",
+]
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+def test_the_scan_finds_planted_secrets(planted):
+    for secret in seeded_secrets() if planted == "seeded" else [planted]:
+        # JSON-escaped, as it would sit in a notebook's output
+        text = json.dumps({"text": [f"before {secret} after\n"]})
+        assert find_leaks(text, seeded_secrets()), secret
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "Token(type='Bearer', sub='sbx_researcher', expires_at=None, refresh_token='<set>')",
+        "{'client_id': 'sbx-vitalera-client-1fab57f3f6fe', 'client_secret': '***'}",
+        'print("a new access token:", after.access_token != before.access_token)',
+        "vc.sandbox.VITALDB_PASSWORD, vc.sandbox.VITALERA_CLIENT_SECRET",
+        "regex: (access_token|refresh_token|id_token)=[A-Za-z0-9_.~+/-]+",
+        "userinfo?access_token=<TOKEN>",
+    ],
+)
+def test_the_scan_leaves_masked_values_alone(harmless):
+    assert find_leaks(harmless, seeded_secrets()) == []
+
+
+# ------------------------------------------------------------------------- notebook shape
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def code_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+def test_the_four_notebooks_are_there():
+    assert {p.name for p in NOTEBOOK_FILES} == EXPECTED_NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_notebook_is_committed_executed_for_the_python3_kernel(path):
+    nb = load(path)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    cells = code_cells(nb)
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), "execute top to bottom, then commit"
+    outputs = [o for c in cells for o in c["outputs"]]
+    assert outputs, "committed without outputs: nbval would compare nothing"
+    assert not [o for o in outputs if o["output_type"] == "error"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_notebook_switches_to_the_real_service_with_one_variable(path):
+    cells = code_cells(load(path))
+    first = source(cells[0]).strip()
+    assert re.fullmatch(r"USE_SANDBOX = True(\s*#.*)?", first), first
+    text = "\n".join(source(c) for c in cells)
+    assert "vc.sandbox.serve(port=0)" in text
+    assert '"cache": False' in text  # nothing written to the user's token cache
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_figure_cells_are_marked_to_ignore_their_output(path):
+    for cell in code_cells(load(path)):
+        has_figure = any("image/png" in o.get("data", {}) for o in cell["outputs"])
+        if has_figure:
+            assert source(cell).startswith("# NBVAL_IGNORE_OUTPUT"), source(cell)[:80]
+
+
+# ------------------------------------------------------------------------- Binder
+
+
+def test_binder_python_satisfies_requires_python():
+    # repo2docker's default Python is older than the package allows: runtime.txt picks one.
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+
+    runtime = (BINDER / "runtime.txt").read_text().strip()
+    assert re.fullmatch(r"python-3\.\d+", runtime), runtime
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert SpecifierSet(requires).contains(runtime.removeprefix("python-") + ".0")
+
+
+def test_binder_installs_this_repository_not_an_editable_copy():
+    lines = [
+        line.split("#", 1)[0].strip()
+        for line in (BINDER / "requirements.txt").read_text().splitlines()
+    ]
+    local = [line for line in lines if line.startswith(".")]
+    assert local == [".[sandbox]"], local
+    assert not [line for line in lines if line.startswith(("-e", "--editable"))]
+
+
+def binder_test_enabled() -> bool:
+    return bool(os.environ.get("CI")) or os.environ.get("VITAL_CONNECT_BINDER_TEST") == "1"
+
+
+def repository_files() -> list[str]:
+    """The files a clone would have, plus new ones not yet committed (not the ignored)."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    return [name for name in out.split("\0") if name and (ROOT / name).is_file()]
+
+
+def copy_repository(target: Path) -> None:
+    # repo2docker copies the repository into the image before a local reference ("." in
+    # binder/requirements.txt) is installed; pip then builds in that copy, which writes
+    # build/ and *.egg-info there. A copy keeps this checkout untouched.
+    try:
+        names = repository_files()
+    except (OSError, subprocess.CalledProcessError):
+        ignore = shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.egg-info", *UNTRACKED_DIRS, ".ruff_cache"
+        )
+        shutil.copytree(ROOT, target, ignore=ignore)
+        return
+    for name in names:
+        dest = target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest)
+
+
+def run_logged(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float, log: Path):
+    with log.open("w") as out:
+        proc = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    return proc.returncode, log.read_text(errors="replace")
+
+
+@pytest.mark.skipif(
+    not binder_test_enabled(),
+    reason="slow (builds a fresh venv from binder/ with pip): runs when CI is set or "
+    "VITAL_CONNECT_BINDER_TEST=1",
+)
+def test_binder_environment_runs_every_notebook(tmp_path):
+    repo, venv = tmp_path / "repo", tmp_path / "venv"
+    copy_repository(repo)
+    assert (repo / "binder" / "requirements.txt").is_file()
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        VIRTUAL_ENV=str(venv),
+        PYTHONNOUSERSITE="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    python = str(venv / "bin" / "python")
+    started = time.monotonic()
+
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # As repo2docker does: from the repository root, so "." is the repository.
+    code, log = run_logged(
+        [python, "-m", "pip", "install", "-r", "binder/requirements.txt"],
+        cwd=repo,
+        env=env,
+        timeout=1800,
+        log=tmp_path / "pip.log",
+    )
+    assert code == 0, f"pip install -r binder/requirements.txt failed:\n{log[-6000:]}"
+    if (repo / "binder" / "postBuild").exists():
+        code, log = run_logged(
+            ["bash", "binder/postBuild"],
+            cwd=repo,
+            env=env,
+            timeout=1800,
+            log=tmp_path / "postBuild.log",
+        )
+        assert code == 0, f"binder/postBuild failed:\n{log[-6000:]}"
+    installed = time.monotonic() - started
+
+    # The nbval options are given here in full; the project's addopts are left out so that
+    # nothing but what binder/ installed is needed (its filterwarnings still apply).
+    code, log = run_logged(
+        [
+            python,
+            "-m",
+            "pytest",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            "notebooks/sanitize.cfg",
+            "notebooks/",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "-q",
+        ],
+        cwd=repo,
+        env=env,
+        timeout=1800,
+        log=tmp_path / "nbval.log",
+    )
+    assert code == 0, f"the notebooks failed in the Binder environment:\n{log[-8000:]}"
+    summary = re.findall(r"^=* ?(\d+ passed.*?)=*$", log, flags=re.MULTILINE)
+    assert summary and " failed" not in summary[-1], log[-3000:]
+    print(
+        f"binder env built in {installed:.0f} s, notebooks ran in "
+        f"{time.monotonic() - started - installed:.0f} s: {summary[-1].strip()}"
+    )
