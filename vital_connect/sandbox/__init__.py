@@ -1,0 +1,66 @@
+"""A local stand-in for vitalera, vidaplus and VitalDB: real HTTP, synthetic data.
+
+One Flask app serves the three providers' protocols, as their own documents describe them,
+under ``/vitalera``, ``/vidaplus`` and ``/vitaldb`` of one loopback origin. It runs in a
+daemon thread, so it works from a notebook cell and stops with the kernel::
+
+    from vital_connect import sandbox
+
+    with sandbox.serve(port=0) as sb:
+        creds = sb.credentials("vitalera")      # base_url, client_id, client_secret, ...
+        sb.token_ttl = 1                        # tokens issued from now on live 1 s
+        sb.fail_next(2, 503, path="/vitalera")  # the next two vitalera calls fail
+        sb.requests                             # what arrived, secrets masked
+
+Tokens are HS256 JWTs signed with a random per-server key; the demo accounts and clients
+are the module constants below. No real patient data: every record is computed from its
+index.
+"""
+
+from __future__ import annotations
+
+from ._accounts import (
+    SECRETS,
+    VIDAPLUS_PASSWORD,
+    VIDAPLUS_USERNAME,
+    VITALDB_CLIENT_ID,
+    VITALDB_CLIENT_SECRET,
+    VITALDB_EMAIL,
+    VITALDB_PASSWORD,
+    VITALDB_REDIRECT_URI,
+    VITALDB_USERNAME,
+    VITALERA_APPLICATION_ID,
+    VITALERA_CLIENT_ID,
+    VITALERA_CLIENT_SECRET,
+    VITALERA_PASSWORD,
+    VITALERA_USER_ID,
+    VITALERA_USERNAME,
+)
+from ._cli import run
+from ._record import RecordedRequest
+from ._server import Sandbox, serve
+from ._state import DEFAULT_ROWS, PROVIDERS
+
+__all__ = [
+    "DEFAULT_ROWS",
+    "PROVIDERS",
+    "SECRETS",
+    "VIDAPLUS_PASSWORD",
+    "VIDAPLUS_USERNAME",
+    "VITALDB_CLIENT_ID",
+    "VITALDB_CLIENT_SECRET",
+    "VITALDB_EMAIL",
+    "VITALDB_PASSWORD",
+    "VITALDB_REDIRECT_URI",
+    "VITALDB_USERNAME",
+    "VITALERA_APPLICATION_ID",
+    "VITALERA_CLIENT_ID",
+    "VITALERA_CLIENT_SECRET",
+    "VITALERA_PASSWORD",
+    "VITALERA_USERNAME",
+    "VITALERA_USER_ID",
+    "RecordedRequest",
+    "Sandbox",
+    "run",
+    "serve",
+]
