@@ -59,3 +59,31 @@ def test_demo_shows_every_provider_and_grant():
         assert title in out
     for secret in vc.sandbox.SECRETS:
         assert secret not in out
+
+
+def test_sandbox_command_prints_urls_serves_and_stops_on_ctrl_c():
+    import re
+    import signal
+
+    import requests
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vital_connect.cli", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = []
+        while not any("Ctrl+C" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        text = "".join(lines)
+        urls = re.findall(r"# (\w+): (http://127\.0\.0\.1:\d+/\w+)", text)
+        assert [name for name, _ in urls] == ["vitalera", "vidaplus", "vitaldb"]
+        assert requests.get(urls[2][1] + "/cases", timeout=5).status_code == 200
+        assert f"VITALERA_CLIENT_SECRET={vc.sandbox.VITALERA_CLIENT_SECRET}" in text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)  # also closes the pipes
+    assert proc.returncode == 0
+    assert "stopped" in out
