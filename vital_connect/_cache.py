@@ -12,12 +12,12 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 from ._errors import ConfigurationError, VitalConnectWarning
+from ._files import write_atomically
 from ._token import Token
 
 CACHE_ENV = "VITAL_CONNECT_CACHE_DIR"
@@ -115,19 +115,7 @@ class FileCache:
 
     def save(self, key: str, token: Token) -> None:
         self._ensure_dir()
-        target = self.path(key)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(token.to_dict(), fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomically(self.path(key), json.dumps(token.to_dict()), mode=0o600)
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -7,16 +7,14 @@ that fails they go to a 0600 fallback file, and the error carries them too.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ._errors import CredentialsNotSavedError
+from ._files import write_atomically
 from ._providers import Provider
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/+=@-]*$")
@@ -46,27 +44,6 @@ def updated_lines(text: str, updates: dict[str, str]) -> str:
         if key not in done:
             lines.append(f"{key}={_quote(value)}\n")
     return "".join(lines)
-
-
-def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text`` in one rename; keep its mode (0600 for a new file)."""
-    if mode is None:
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except FileNotFoundError:
-            mode = 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _fallback(provider: Provider, updates: dict[str, str]) -> Path | None:
