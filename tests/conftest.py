@@ -27,6 +27,17 @@ def sb(sandbox):
 
 
 @pytest.fixture(autouse=True)
+def provider_registry():
+    """Providers a test registers are gone after it."""
+    from vital_connect import _providers
+
+    saved = dict(_providers._registry)
+    yield
+    _providers._registry.clear()
+    _providers._registry.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def isolated_user(tmp_path, monkeypatch):
     """Each test runs as a fresh user: empty cache dir, no provider env vars, no stray .env."""
     for name in list(os.environ):

@@ -8,7 +8,7 @@ import sys
 
 from . import _credentials
 from ._cache import FileCache, NoCache, make_cache
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, NotSupportedError
 from ._providers import Provider, get_provider
 from ._session import Session
 from ._transport import Timeout
@@ -42,6 +42,58 @@ def in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+def new_session(
+    provider: str | Provider,
+    *,
+    base_url: str | None = None,
+    grant: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    application_id: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    redirect_uri: str | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    cache: bool | FileCache | NoCache = True,
+    timeout: Timeout | None = None,
+    anonymous: bool = False,
+    lang: str | None = None,
+) -> Session:
+    """A Session configured from the options, credentials resolved, not logged in yet
+    (``connect()`` logs it in; the login panel waits for a person)."""
+    p = get_provider(provider)
+    explicit = {
+        k: str(v)
+        for k, v in {
+            "base_url": base_url,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "application_id": application_id,
+            "username": username,
+            "password": password,
+            "redirect_uri": redirect_uri,
+        }.items()
+        if v not in (None, "")
+    }
+    creds = _credentials.resolve(p, explicit, env_file)
+    lang = check_lang(lang)
+    if grant is not None and grant not in p.grants:
+        raise NotSupportedError(
+            f"{p.name} has no {grant!r} grant; it offers: {', '.join(p.grants)}."
+        )
+    return Session(
+        p,
+        credentials=creds,
+        grant=grant or _credentials.infer_grant(p, creds),
+        explicit=explicit,
+        env_file=env_file,
+        cache=make_cache(False if anonymous else cache),
+        timeout=timeout,
+        anonymous=anonymous,
+        lang=lang,
+    )
+
+
 def connect(
     provider: str | Provider,
     *,
@@ -73,36 +125,18 @@ def connect(
     ...     s.userinfo()["email"] == sb.credentials("vidaplus")["username"]
     True
     """
-    p = get_provider(provider)
-    explicit = {
-        k: str(v)
-        for k, v in {
-            "base_url": base_url,
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "application_id": application_id,
-            "username": username,
-            "password": password,
-            "redirect_uri": redirect_uri,
-        }.items()
-        if v not in (None, "")
-    }
-    creds = _credentials.resolve(p, explicit, env_file)
-    lang = check_lang(lang)
-    if grant is not None and grant not in p.grants:
-        from ._errors import NotSupportedError
-
-        raise NotSupportedError(
-            f"{p.name} has no {grant!r} grant; it offers: {', '.join(p.grants)}."
-        )
-    chosen = grant or _credentials.infer_grant(p, creds)
-    session = Session(
-        p,
-        credentials=creds,
-        grant=chosen,
-        explicit=explicit,
+    session = new_session(
+        provider,
+        base_url=base_url,
+        grant=grant,
+        client_id=client_id,
+        client_secret=client_secret,
+        application_id=application_id,
+        username=username,
+        password=password,
+        redirect_uri=redirect_uri,
         env_file=env_file,
-        cache=make_cache(False if anonymous else cache),
+        cache=cache,
         timeout=timeout,
         anonymous=anonymous,
         lang=lang,
@@ -111,7 +145,8 @@ def connect(
         return session
     if widget is not True and session._adopt_cached():
         return session
-    usable = chosen is not None and creds.has(*_credentials.NEEDS[chosen])
+    chosen = session.grant
+    usable = chosen is not None and session._credentials().has(*_credentials.NEEDS[chosen])
     if chosen == "authorization_code" and usable:
         # The code flow needs a person: the panel shows the link in a notebook; elsewhere
         # the caller opens s.authorization_url() and calls s.complete_login(...).

@@ -40,6 +40,7 @@ from ._errors import (
     VitalConnectError,
 )
 from ._frames import (
+    concat_frames,
     csv_frame,
     is_csv,
     json_frame,
@@ -112,6 +113,7 @@ class Session:
         self._cache = cache or NoCache()
         self._token: Token | None = None
         self._state: str | None = None
+        self._typed_user: str | None = None
         self._lock = threading.RLock()
         self.renewals = 0  # how many times a token was renewed (for tests and benchmarks)
         # Pages a paginated get() may fetch at once when their addresses are known (a count
@@ -144,7 +146,11 @@ class Session:
 
     @property
     def user(self) -> str | None:
-        """Who the session logs in as: the username, else the client id."""
+        """Who the session logs in as: the username, else the client id (also when typed
+        into the panel, though the secret that went with it is not kept)."""
+        return self._configured_user() or self._typed_user
+
+    def _configured_user(self) -> str | None:
         creds = self._credentials()
         return creds.get("username") or creds.get("client_id")
 
@@ -195,7 +201,9 @@ class Session:
         return WebApplicationClient(client_id=client_id)
 
     def _cache_key(self) -> str:
-        return cache_key(self.provider.name, self.base_url, self.user or "")
+        # configured credentials only: a kernel restarted with the same configuration (or
+        # none, after a panel login) finds the token again
+        return cache_key(self.provider.name, self.base_url, self._configured_user() or "")
 
     # ------------------------------------------------------------------ token handling
 
@@ -332,6 +340,7 @@ class Session:
             else:  # typed into the panel: not kept; renewal will ask again
                 for k in given:
                     self._explicit.pop(k, None)
+                self._typed_user = given.get("username") or given.get("client_id")
             self.grant = grant
             self._set_token(token)
         return token
@@ -660,30 +669,30 @@ class Session:
         rows = page_rows(payload)
         if rows is None:
             return stamp(json_frame(payload), source, self.provider.name)
-        collected = list(rows)
-        pages = 1
+        # Each page becomes a frame as it arrives, so its JSON rows can be freed at once:
+        # a big pull peaks at its frames, not at a list of every row as Python dicts.
+        frames = [records_frame(rows)]
         seen = {response.url}
         nxt = next_link(payload)
         addressed = page_urls(payload, nxt, len(rows)) if self.page_workers > 1 else []
+        del payload, rows
         if addressed:
             # The first page says how many there are: fetch the rest concurrently, in order.
             from concurrent.futures import ThreadPoolExecutor
 
             workers = min(self.page_workers, len(addressed))
+            last: Any = None
             with ThreadPoolExecutor(workers, thread_name_prefix="vital-connect-page") as pool:
-                payloads = list(pool.map(lambda u: decode_json(self._get_ok(u)), addressed))
-            for extra in payloads:
-                collected.extend(page_rows(extra) or [])
-            pages += len(payloads)
+                for last in pool.map(lambda u: decode_json(self._get_ok(u)), addressed):
+                    frames.append(records_frame(page_rows(last) or []))
             seen.update(addressed)
-            nxt = next_link(payloads[-1])  # the data grew meanwhile: go on one by one
+            nxt = next_link(last)  # the data grew meanwhile: go on one by one
         while nxt and nxt not in seen:
             seen.add(nxt)
-            payload = decode_json(self._get_ok(nxt))
-            collected.extend(page_rows(payload) or [])
-            pages += 1
-            nxt = next_link(payload)
-        return stamp(records_frame(collected), source, self.provider.name, pages)
+            page = decode_json(self._get_ok(nxt))
+            frames.append(records_frame(page_rows(page) or []))
+            nxt = next_link(page)
+        return stamp(concat_frames(frames), source, self.provider.name, len(frames))
 
     # ------------------------------------------------------------------ provider features
 

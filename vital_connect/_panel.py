@@ -1,0 +1,1015 @@
+"""The notebook login panel: ``vc.login_panel()`` and the panel ``connect()`` waits on.
+
+An ipywidgets panel that asks only for what the chosen provider and grant need, reports
+through a status line (an HTML widget, so it works and tests without a browser), and holds
+no secret: password and secret fields are emptied the instant they are read, and the code
+flow's pasted address too. ``connect()`` in a notebook calls :func:`attach_panel`, which
+shows the panel and, with ``wait=True``, keeps the cell running with the panel live
+(jupyter-ui-poll processes the widget events) until the person logged in or cancelled, so
+"Run All" stops at the login.
+
+VitalDB's code flow: a "Sign in" link with a fresh ``state``; when the redirect address is
+a loopback http address and the kernel runs on the person's machine, a one-shot HTTP server
+on that address catches the redirect and completes the login by itself. A field to paste
+the redirected address always works too (Binder, JupyterHub: the kernel is elsewhere).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import ipywidgets as w
+
+from . import _credentials
+from ._cache import FileCache, NoCache
+from ._connect import check_lang, new_session
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    InsecureTransportError,
+    MissingCredentialsError,
+    NotSupportedError,
+    StateMismatchError,
+    ValidationError,
+    VitalConnectError,
+)
+from ._i18n import clock, duration, text
+from ._providers import Provider, providers
+from ._redact import redact, register_secret
+from ._session import Session
+from ._transport import Timeout, is_loopback
+
+__all__ = ["LoginPanel", "attach_panel", "login_panel"]
+
+WAIT_TIMEOUT = 600.0  # seconds connect() waits for a person before raising
+CODE_LIFETIME = 180.0  # VitalDB: "The code will expire in 3 minutes" (seed 003)
+POLL_INTERVAL = 0.05  # seconds between two looks at the panel while waiting
+
+FIELD_ORDER = ("client_id", "client_secret", "username", "password", "redirect_uri")
+# Field names as providers send them back in a 422, mapped to ours (VitalDB: id / pw).
+SERVER_FIELDS = {"id": "username", "pw": "password"}
+CODE = "authorization_code"
+
+
+# ---------------------------------------------------------------------------- the panel
+
+
+class LoginPanel:
+    """The login panel for one session (or, with a provider picker, the one chosen).
+
+    ``.session`` is the session it logs in; ``.widget`` is the ipywidgets box, shown when
+    the panel is the last expression of a cell or passed to ``display()``. Its ``repr``
+    says who is logged in, never a secret.
+    """
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        *,
+        options: dict[str, Any] | None = None,
+        lang: str | None = None,
+        listen_timeout: float | None = None,
+    ) -> None:
+        if session is None and options is None:
+            raise TypeError("LoginPanel needs a session, or options for its provider picker")
+        self.session: Session | None = session
+        self.lang = session.lang if session is not None else check_lang(lang)
+        self._options = options  # set: the panel has a provider picker
+        self._lock = threading.RLock()
+        self._done = threading.Event()
+        self.outcome: str | None = None  # "logged_in", "cancelled" or "timed_out"
+        self._mode = "choose"
+        self._waiting = False
+        self._switching = False
+        self._previous: Session | None = None
+        self._shown_user: str | None = None
+        self._typed_code_values: list[str] = []
+        self._syncing = False
+        self._listener: _Listener | None = None
+        self._flow_stop: threading.Event | None = None
+        self._link_made = 0.0
+        self._listen_timeout = WAIT_TIMEOUT if listen_timeout is None else listen_timeout
+        self._status_text = ""
+        self._build()
+        if session is not None:
+            self._use_session(session)
+        else:
+            self._set_status(self._t("status_choose"))
+        self._render()
+
+    # ------------------------------------------------------------------ construction
+
+    def _t(self, key: str, **values: object) -> str:
+        return text(self.lang, key, **values)
+
+    def _build(self) -> None:
+        t = self._t
+        style = {"description_width": "12em"}
+        layout = w.Layout(width="36em")
+        self.title = w.HTML()
+        self.provider_picker = w.Dropdown(
+            options=list(providers()["name"]),
+            value=None,
+            description=t("provider"),
+            style=style,
+            layout=layout,
+        )
+        self.grant_picker = w.Dropdown(
+            options=[], description=t("grant"), style=style, layout=layout
+        )
+        self.fields: dict[str, w.Text] = {}
+        for name in FIELD_ORDER:
+            kind = w.Password if name in _credentials.SECRET else w.Text
+            self.fields[name] = kind(description=t(f"field_{name}"), style=style, layout=layout)
+        self.login_button = w.Button(description=t("login"), button_style="primary")
+        self.cancel_button = w.Button(description=t("cancel"))
+        self.logout_button = w.Button(description=t("logout"))
+        self.switch_button = w.Button(description=t("switch"))
+        self.complete_button = w.Button(description=t("complete"), button_style="primary")
+        self.signin_link = w.HTML()
+        self.hint = w.HTML()
+        self.countdown = w.Label()
+        self.paste = w.Text(
+            description=t("field_paste"),
+            placeholder=t("paste_placeholder"),
+            style=style,
+            layout=layout,
+        )
+        self.status = w.HTML()
+        self.buttons = w.HBox()
+        self.widget = w.VBox()
+        # CSS classes, so a browser test (or a stylesheet) can find each part.
+        for widget, css in (
+            (self.title, "vc-title"),
+            (self.provider_picker, "vc-provider"),
+            (self.grant_picker, "vc-grant"),
+            (self.login_button, "vc-login"),
+            (self.cancel_button, "vc-cancel"),
+            (self.logout_button, "vc-logout"),
+            (self.switch_button, "vc-switch"),
+            (self.complete_button, "vc-complete"),
+            (self.signin_link, "vc-signin-link"),
+            (self.hint, "vc-hint"),
+            (self.countdown, "vc-countdown"),
+            (self.paste, "vc-paste"),
+            (self.status, "vc-status"),
+            (self.widget, "vc-login-panel"),
+        ):
+            widget.add_class(css)
+        for name, widget in self.fields.items():
+            widget.add_class("vc-" + name.replace("_", "-"))
+        self.provider_picker.observe(self._on_provider, names="value")
+        self.grant_picker.observe(self._on_grant, names="value")
+        self.login_button.on_click(self._on_login)
+        self.cancel_button.on_click(self._on_cancel)
+        self.logout_button.on_click(self._on_logout)
+        self.switch_button.on_click(self._on_switch)
+        self.complete_button.on_click(self._on_complete)
+
+    def all_widgets(self) -> list[w.Widget]:
+        """Every widget of the panel, shown or not (for checks on their state)."""
+        return [
+            self.widget,
+            self.buttons,
+            self.title,
+            self.provider_picker,
+            self.grant_picker,
+            *self.fields.values(),
+            self.login_button,
+            self.cancel_button,
+            self.logout_button,
+            self.switch_button,
+            self.complete_button,
+            self.signin_link,
+            self.hint,
+            self.countdown,
+            self.paste,
+            self.status,
+        ]
+
+    # ------------------------------------------------------------------ display
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        session = self.session
+        if session is None:
+            return "<vital_connect.LoginPanel: no provider chosen>"
+        if self.outcome in ("cancelled", "timed_out"):
+            state = self.outcome.replace("_", " ")
+        elif session.token is not None:
+            state = f"logged in as {self._who(ask=False)!r} until {self._until()}"
+        else:
+            state = "waiting for a login"
+        return redact(
+            f"<vital_connect.LoginPanel {session.provider.name} grant={self.grant!r} {state}>"
+        )
+
+    @property
+    def grant(self) -> str | None:
+        """The grant chosen in the panel."""
+        return self.grant_picker.value
+
+    @property
+    def status_text(self) -> str:
+        """The status line as plain text."""
+        return self._status_text
+
+    @property
+    def authorization_url(self) -> str | None:
+        """The address behind the "Sign in" link (code flow), or None."""
+        match = re.search(r'href="([^"]+)"', self.signin_link.value)
+        return html.unescape(match.group(1)) if match else None
+
+    def _set_status(self, message: str, *, error: bool = False) -> None:
+        message = redact(message)
+        self._status_text = message
+        body = html.escape(message)
+        if error:
+            body = f'<span class="vc-error" style="color:#b00020">{body}</span>'
+        self.status.value = body
+
+    def _render(self) -> None:
+        mode = self._mode
+        session = self.session
+        rows: list[w.Widget] = [self.title]
+        buttons: list[w.Widget] = []
+        label = self._provider_label() if session is not None else ""
+        self.title.value = (
+            f"<b>{html.escape(self._t('title', provider=label) if label else self._t('login'))}</b>"
+        )
+        asking = mode in ("choose", "form", "code")
+        if asking and self._options is not None:
+            rows.append(self.provider_picker)
+        if mode in ("form", "code") and len(self.grant_picker.options) > 1:
+            rows.append(self.grant_picker)
+        if mode == "form":
+            rows += [self.fields[n] for n in self._field_names()]
+            buttons.append(self.login_button)
+            self.login_button.description = self._t("continue" if self.grant == CODE else "login")
+        elif mode == "code":
+            rows += [self.signin_link, self.hint, self.countdown, self.paste]
+            buttons.append(self.complete_button)
+        elif mode == "done":
+            buttons += [self.logout_button, self.switch_button]
+        if asking and (self._waiting or self._switching):
+            buttons.append(self.cancel_button)
+        self.buttons.children = tuple(buttons)
+        if buttons:
+            rows.append(self.buttons)
+        rows.append(self.status)
+        self.widget.children = tuple(rows)
+
+    # ------------------------------------------------------------------ sessions
+
+    def _provider_label(self) -> str:
+        assert self.session is not None
+        p = self.session.provider
+        return p.title or p.name
+
+    def _use_session(self, session: Session) -> None:
+        """Show the panel for ``session``: logged in already (cache), or the form."""
+        self.session = session
+        provider = session.provider
+        self._syncing = True
+        try:
+            if self._options is not None and provider.name in self.provider_picker.options:
+                self.provider_picker.value = provider.name
+            self.grant_picker.options = [(self._t(f"grant_{g}"), g) for g in provider.grants]
+            grant = session.grant if session.grant in provider.grants else provider.grants[0]
+            self.grant_picker.value = grant
+        finally:
+            self._syncing = False
+        self._prefill()
+        if session.token is not None:
+            self._show_logged_in()
+        else:
+            self._enter_grant()
+
+    def _prefill(self) -> None:
+        """Non-secret configured values in their fields; secrets never (a placeholder)."""
+        assert self.session is not None
+        creds = self.session._credentials()
+        for name, widget in self.fields.items():
+            if name in _credentials.SECRET:
+                widget.value = ""
+                widget.placeholder = self._t("configured") if creds.get(name) else ""
+            else:
+                widget.value = creds.get(name) or ""
+
+    def _clear_secrets(self) -> None:
+        for name in _credentials.SECRET:
+            self.fields[name].value = ""
+        self.paste.value = ""
+
+    def _field_names(self) -> tuple[str, ...]:
+        return _credentials.NEEDS.get(self.grant or "", ())
+
+    def _enter_grant(self) -> None:
+        """The form for the chosen grant; the code flow's link at once when it can."""
+        self._stop_code_flow()
+        self._clear_secrets()  # a hidden field must not keep what was typed for another grant
+        assert self.session is not None
+        creds = self.session._credentials()
+        if self.grant == CODE and creds.has(*_credentials.NEEDS[CODE]):
+            self._start_code_flow()
+            return
+        self._mode = "form"
+        self._set_status(self._t("status_fill_code" if self.grant == CODE else "status_fill"))
+        self._render()
+
+    def _on_provider(self, change: dict[str, Any]) -> None:
+        if self._syncing or not change["new"]:
+            return
+        with self._lock:
+            self._stop_code_flow()
+            try:
+                session = _new_session(change["new"], **(self._options or {}))
+            except VitalConnectError as exc:
+                self._mode = "choose"
+                self._set_status(self._explain(exc), error=True)
+                self._render()
+                return
+            if not self._switching:
+                session._adopt_cached()
+            self._use_session(session)
+
+    def _on_grant(self, change: dict[str, Any]) -> None:
+        if self._syncing or self.session is None:
+            return
+        with self._lock:
+            self._enter_grant()
+
+    # ------------------------------------------------------------------ logging in
+
+    def _on_login(self, _button: w.Button | None = None) -> None:
+        with self._lock:
+            session, grant = self.session, self.grant
+            if session is None or grant is None:
+                return
+            needed = _credentials.NEEDS[grant]
+            typed = {n: self.fields[n].value for n in needed}
+            self._clear_secrets()  # the instant they are read (hidden ones too)
+            register_secret(*(typed[n] for n in needed if n in _credentials.SECRET))
+            values = {n: (v if n in _credentials.SECRET else v.strip()) for n, v in typed.items()}
+            typed.clear()
+            creds = session._credentials()
+            missing = [n for n, v in values.items() if not v and not creds.get(n)]
+            if missing:
+                labels = self._t("and").join(self._t(f"field_{n}") for n in missing)
+                self._set_status(self._t("err_missing", fields=labels), error=True)
+                return
+            if grant == CODE:
+                self._keep_code_flow_values(values)
+                self._start_code_flow()
+                return
+            typed_user = values.get("username") if grant == "password" else None
+            self.login_button.disabled = True
+            self._set_status(self._t("busy"))
+            try:
+                # Typed values are used once and not kept (the API's renewal rule).
+                session._login(
+                    {"grant": grant, **{k: v for k, v in values.items() if v}}, remember=False
+                )
+            except Exception as exc:  # shown in words, never as a traceback
+                self._set_status(self._explain(exc), error=True)
+                return
+            finally:
+                self.login_button.disabled = False
+                values.clear()
+            self._shown_user = typed_user or None
+            self._show_logged_in()
+
+    def _keep_code_flow_values(self, values: dict[str, str]) -> None:
+        # complete_login() reads the session's credentials, so values typed for the code
+        # flow are held like arguments (memory only) until the login completes, then dropped.
+        assert self.session is not None
+        for name, value in values.items():
+            if value:
+                self.session._explicit[name] = value
+                self._typed_code_values.append(name)
+
+    def _drop_code_flow_values(self) -> None:
+        if self.session is not None:
+            for name in self._typed_code_values:
+                self.session._explicit.pop(name, None)
+        self._typed_code_values = []
+
+    def _show_logged_in(self) -> None:
+        self._stop_code_flow()
+        self._drop_code_flow_values()
+        self._switching = False
+        self._previous = None
+        self._mode = "done"
+        self.paste.value = ""
+        self._set_status(self._logged_in_text())
+        self._render()
+        self.outcome = "logged_in"
+        self._done.set()
+
+    def _logged_in_text(self) -> str:
+        until = self._until()
+        key = "logged_in" if until else "logged_in_no_expiry"
+        return self._t(key, provider=self._provider_label(), who=self._who(), until=until)
+
+    def _who(self, *, ask: bool = True) -> str:
+        """Who is logged in: the username typed, else the provider's userinfo (code flow,
+        asked once per login), else the token's subject or the configured user."""
+        session = self.session
+        assert session is not None
+        if self._shown_user:
+            return self._shown_user
+        token = session.token
+        if ask and self.grant == CODE and session.provider.userinfo_path:
+            try:
+                info = session.userinfo()
+            except (VitalConnectError, OSError):
+                info = {}
+            who = info.get("email") or info.get("name") or info.get("sub")
+            if who:
+                self._shown_user = str(who)  # asked once per login
+                return str(who)
+        return (token.sub if token else None) or session.user or "?"
+
+    def _until(self) -> str:
+        token = self.session.token if self.session else None
+        if token is None or token.expires_at is None:
+            return ""
+        return token.expires_at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+    # ------------------------------------------------------------------ other buttons
+
+    def _on_logout(self, _button: w.Button | None = None) -> None:
+        with self._lock:
+            if self.session is None:
+                return
+            self.session.logout()
+            self._shown_user = None
+            self._done.clear()
+            self.outcome = None
+            self._prefill()
+            self._enter_grant()
+            self._set_status(self._t("logged_out", provider=self._provider_label()))
+
+    def _on_switch(self, _button: w.Button | None = None) -> None:
+        """Ask for another login; the current one holds until the new one succeeds."""
+        with self._lock:
+            if self.session is None:
+                return
+            who = self._who()
+            self._switching = True
+            self._previous = self.session
+            self._prefill()
+            self._enter_grant()
+            self._set_status(self._t("switching", who=who))
+
+    def _on_cancel(self, _button: w.Button | None = None) -> None:
+        with self._lock:
+            self._stop_code_flow()
+            self._drop_code_flow_values()
+            self._clear_secrets()
+            if self._switching and self._previous is not None:
+                self._switching = False
+                self._use_session(self._previous)
+                return
+            self._stop("cancelled", self._t("cancelled"))
+
+    def _stop(self, outcome: str, message: str) -> None:
+        """Nobody will log in through this panel any more (cancelled, timed out)."""
+        with self._lock:
+            if self.outcome == "logged_in":
+                return
+            self._stop_code_flow()
+            self._drop_code_flow_values()
+            self.outcome = outcome
+            self._mode = "stopped"
+            self._set_status(message, error=outcome == "timed_out")
+            self._render()
+            self._done.set()
+
+    def close(self) -> None:
+        """Stop any listener and countdown, and close every widget."""
+        with self._lock:
+            self._stop_code_flow()
+            self._drop_code_flow_values()
+        for widget in self.all_widgets():
+            widget.close()
+
+    # ------------------------------------------------------------------ the code flow
+
+    def _start_code_flow(self) -> None:
+        """A fresh link (new state), a listener where one can work, and the countdown."""
+        self._stop_code_flow()
+        session = self.session
+        assert session is not None
+        try:
+            self._new_link()
+        except VitalConnectError as exc:
+            self._mode = "form"
+            self._set_status(self._explain(exc), error=True)
+            self._render()
+            return
+        redirect_uri = session._credentials().get("redirect_uri") or ""
+        target = _listen_address(redirect_uri)
+        hint = self._t("hint_paste")
+        if target is not None:
+            host, port, path, proxied = target
+            try:
+                self._listener = _Listener(
+                    host,
+                    port,
+                    path,
+                    self._on_redirect,
+                    self._listen_timeout,
+                    page_title=self._t("page_title"),
+                )
+            except OSError as exc:
+                where = f"{host}:{port}"
+                reason = exc.strerror or type(exc).__name__
+                hint = self._t("listen_failed", address=where, reason=reason) + " " + hint
+            else:
+                hint = self._t("hint_listening")
+                if proxied:
+                    hint += " " + self._t("hint_proxy", path=urlsplit(redirect_uri).path)
+        self.hint.value = f"<small>{html.escape(hint)}</small>"
+        stop = threading.Event()
+        self._flow_stop = stop
+        threading.Thread(
+            target=self._tick, args=(stop,), name="vital-connect-countdown", daemon=True
+        ).start()
+        self._mode = "code"
+        self._set_status(self._t("status_signin"))
+        self._render()
+
+    def _new_link(self) -> None:
+        assert self.session is not None
+        url = self.session.authorization_url()
+        label = self._t("signin", provider=self._provider_label())
+        self.signin_link.value = (
+            f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener" '
+            f'class="vc-signin" style="font-weight:bold">{html.escape(label)}</a>'
+        )
+        self._link_made = time.monotonic()
+        self.countdown.value = self._t("countdown", left=clock(CODE_LIFETIME))
+
+    def _tick(self, stop: threading.Event) -> None:
+        """Update the countdown each second; at zero, a new link with a fresh state."""
+        deadline = time.monotonic() + self._listen_timeout
+        while not stop.wait(1.0):
+            with self._lock:
+                if stop.is_set():
+                    return
+                if time.monotonic() > deadline:  # an abandoned panel: stop ticking
+                    self.countdown.value = ""
+                    return
+                left = CODE_LIFETIME - (time.monotonic() - self._link_made)
+                if left <= 0:
+                    try:
+                        self._new_link()
+                    except VitalConnectError:
+                        return
+                    self._set_status(self._t("link_renewed"))
+                    continue
+                self.countdown.value = self._t("countdown", left=clock(left))
+
+    def _stop_code_flow(self) -> None:
+        if self._flow_stop is not None:
+            self._flow_stop.set()
+            self._flow_stop = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        self.signin_link.value = ""  # the link's state is single use: don't leave it about
+        self.countdown.value = ""
+
+    def _on_complete(self, _button: w.Button | None = None) -> None:
+        url = self.paste.value.strip()
+        self.paste.value = ""  # it carries the code: cleared the instant it is read
+        with self._lock:
+            if not url:
+                self._set_status(self._t("err_paste_empty"), error=True)
+                return
+            query = parse_qs(urlsplit(url).query) or parse_qs(urlsplit(url).fragment)
+            if "code" not in query and "error" not in query:
+                # Checked here, before complete_login() would use up the link's state.
+                self._set_status(self._t("err_no_code"), error=True)
+                return
+            self._complete(url)
+
+    def _on_redirect(self, url: str) -> tuple[bool, str]:
+        """Called by the one-shot server with the address the browser was sent to."""
+        with self._lock:
+            ok = self._complete(url)
+            if ok:
+                return True, self._t("page_ok", provider=self._provider_label())
+            return False, self._t("page_failed", reason=self._status_text)
+
+    def _complete(self, url: str) -> bool:
+        assert self.session is not None
+        self._set_status(self._t("busy"))
+        try:
+            self.session.complete_login(url)
+        except Exception as exc:
+            message = self._explain(exc)
+            try:  # the state is used up either way: offer a fresh link
+                self._new_link()
+            except VitalConnectError:
+                pass
+            self._set_status(message, error=True)
+            return False
+        self._shown_user = None
+        self._show_logged_in()
+        return True
+
+    # ------------------------------------------------------------------ errors in words
+
+    def _field_label(self, name: str | None) -> str:
+        name = SERVER_FIELDS.get(name or "", name or "")
+        return self._t(f"field_{name}") if f"field_{name}" in _FIELD_KEYS else name
+
+    def _explain(self, exc: BaseException) -> str:
+        """A message for the status line: what happened, in plain words, no secret."""
+        t = self._t
+        provider = self._provider_label() if self.session is not None else ""
+        url = self.session.base_url if self.session is not None else ""
+        if isinstance(exc, ValidationError):
+            fields = [
+                self._field_label(e.get("field"))
+                + (f" ({e['message']})" if e.get("message") else "")
+                for e in exc.errors
+                if e.get("field")
+            ]
+            if fields:
+                return t("err_fields", provider=provider, fields="; ".join(fields))
+            return t("err_fields_unknown", provider=provider)
+        if isinstance(exc, StateMismatchError):
+            return t("err_state")
+        if isinstance(exc, AuthenticationError):
+            key = {"password": "err_wrong_password", "client_credentials": "err_wrong_client"}
+            return t(key.get(self.grant or "", "err_refused"), provider=provider)
+        if isinstance(exc, MissingCredentialsError):
+            prefix = self.session.provider.env_prefix if self.session is not None else ""
+            names = [v.removeprefix(prefix).lower() for v in exc.variables]
+            labels = t("and").join(self._field_label(n) for n in names) or "?"
+            return t("err_missing", fields=labels)
+        if isinstance(exc, InsecureTransportError):
+            return t("err_insecure", url=url)
+        if isinstance(exc, APIError):
+            if exc.error_type == "connection_error":
+                return t("err_down", provider=provider, url=url)
+            if exc.error_type == "timeout":
+                return t("err_timeout", provider=provider)
+            if exc.status_code:
+                return t("err_server", provider=provider, status=exc.status_code)
+            return t("err_other", detail=redact(exc.message))
+        if isinstance(exc, VitalConnectError):
+            return t("err_other", detail=redact(str(exc)))
+        return t("err_unexpected", kind=type(exc).__name__)
+
+
+_FIELD_KEYS = frozenset(f"field_{n}" for n in FIELD_ORDER)
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def _new_session(provider: str | Provider, **options: Any) -> Session:
+    # the panel logs in when the person clicks: a session configured as connect() does it
+    return new_session(provider, **options)
+
+
+def login_panel(
+    provider: str | Provider | None = None,
+    *,
+    base_url: str | None = None,
+    grant: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    application_id: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    redirect_uri: str | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    cache: bool | FileCache | NoCache = True,
+    timeout: Timeout | None = None,
+    lang: str | None = None,
+) -> LoginPanel:
+    """The login panel, to show in a notebook; ``.session`` is the session it logs in.
+
+    With no ``provider`` it starts with a provider picker. The options are those of
+    :func:`vital_connect.connect`. A token still in the cache shows as logged in.
+
+        >>> import vital_connect as vc
+        >>> panel = vc.login_panel("vidaplus", cache=False, lang="en")
+        >>> panel
+        <vital_connect.LoginPanel vidaplus grant='password' waiting for a login>
+    """
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "grant": grant,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "application_id": application_id,
+        "username": username,
+        "password": password,
+        "redirect_uri": redirect_uri,
+        "env_file": env_file,
+        "cache": cache,
+        "timeout": timeout,
+        "lang": check_lang(lang),
+    }
+    if provider is None:
+        return LoginPanel(options=options, lang=options["lang"])
+    session = _new_session(provider, **options)
+    session._adopt_cached()
+    return LoginPanel(session)
+
+
+def attach_panel(session: Session, *, wait: bool = True, timeout: float | None = None) -> Session:
+    """Show the panel for ``session``; with ``wait``, return only once it is logged in.
+
+    While waiting, the kernel keeps processing widget events (jupyter-ui-poll), so the
+    panel stays live and the cells after this one wait. Cancel, or nobody logging in within
+    ``timeout`` seconds (default :data:`WAIT_TIMEOUT`), raises AuthenticationError.
+    """
+    limit = WAIT_TIMEOUT if timeout is None else float(timeout)
+    panel = LoginPanel(session, listen_timeout=limit)
+    panel._waiting = wait
+    panel._render()
+    _show(panel)
+    if not wait:
+        return session
+    _wait_for(panel._done.is_set, limit, panel.all_widgets())
+    if panel.outcome == "logged_in":
+        return session
+    lang = panel.lang
+    if panel.outcome is None:
+        panel._stop("timed_out", text(lang, "timed_out", duration=duration(lang, limit)))
+        if panel.outcome == "logged_in":  # the login won the race with the clock
+            return session
+    grant = session.grant if session.grant in _credentials.NEEDS else panel.grant
+    variables = text(lang, "and").join(
+        _credentials.env_name(session.provider, n) for n in _credentials.NEEDS.get(grant or "", ())
+    )
+    key = "raise_cancelled" if panel.outcome == "cancelled" else "raise_timeout"
+    raise AuthenticationError(
+        text(
+            lang,
+            key,
+            provider=session.provider.name,
+            duration=duration(lang, limit),
+            variables=variables or "the credentials",
+        )
+    )
+
+
+def _show(panel: LoginPanel) -> None:
+    """Display the panel in the notebook (a seam: tests replace it to play the person)."""
+    from IPython.display import display
+
+    display(panel)
+
+
+# ---------------------------------------------------------------------------- waiting
+
+
+def _kernel() -> Any:
+    """The running IPython kernel, or None outside one."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None)
+
+
+def _subshells(kernel: Any) -> Any:
+    """ipykernel 7's subshell manager, or None where there is none."""
+    thread = getattr(kernel, "shell_channel_thread", None)
+    manager = getattr(thread, "manager", None)
+    if manager is None or not hasattr(manager, "_create_subshell"):
+        return None
+    return manager
+
+
+@contextmanager
+def _ui_poller(widgets: Iterable[w.Widget] = ()) -> Iterator[Callable[[], None]]:
+    """A function that lets the panel's widgets work for a moment while the cell waits.
+
+    - ipykernel with ``do_one_iteration`` (6.x): jupyter-ui-poll handles pending widget
+      messages and holds back the cells queued by "Run All" until this one ends.
+    - ipykernel 7.4 has no ``do_one_iteration`` (jupyter-ui-poll 1.1.0 then silently does
+      nothing), but has subshells: the panel's comm messages are routed to a subshell,
+      whose own thread and event loop run the click handlers while this cell sleeps. Cells
+      queued behind this one stay queued on the main shell, so "Run All" waits too.
+    - Outside a kernel: a sleep (clicks then come from other threads, as in tests).
+    """
+    kernel = _kernel()
+    if kernel is None:
+        yield lambda: time.sleep(POLL_INTERVAL)
+        return
+    if hasattr(kernel, "do_one_iteration"):
+        from jupyter_ui_poll import ui_events
+
+        with ui_events() as ui_poll:
+
+            def poll() -> None:
+                ui_poll(20)
+                time.sleep(POLL_INTERVAL)
+
+            yield poll
+        return
+    manager = _subshells(kernel)
+    if manager is None:
+        raise NotSupportedError(
+            "This Jupyter kernel cannot process widget events while a cell waits. Use "
+            "vc.connect(..., wait=False) and run the next cells after logging in."
+        )
+    with _comms_in_subshell(manager, widgets):
+        yield lambda: time.sleep(POLL_INTERVAL)
+
+
+@contextmanager
+def _comms_in_subshell(manager: Any, widgets: Iterable[w.Widget]) -> Iterator[None]:
+    # The subshell manager lives on the shell channel thread; its IOLoop's add_callback is
+    # the thread-safe way in. The routing hook is the one ipykernel 7.4 uses to send a
+    # comm's replies to the subshell that sent it (ipykernel/comm/comm.py).
+    loop = manager._shell_channel_io_loop
+    created: Future[str] = Future()
+
+    def create() -> None:
+        try:
+            created.set_result(manager._create_subshell())
+        except BaseException as exc:
+            created.set_exception(exc)
+
+    loop.add_callback(create)
+    subshell = created.result(timeout=10)
+    comms = [c for c in (getattr(x, "comm", None) for x in widgets) if c is not None]
+    for comm in comms:
+        comm._reply_subshell_for = lambda data, default, _id=subshell: _id
+    try:
+        yield
+    finally:
+        for comm in comms:
+            comm.__dict__.pop("_reply_subshell_for", None)  # back to the main shell
+        loop.add_callback(manager._delete_subshell, subshell)
+
+
+def _wait_for(done: Callable[[], bool], limit: float, widgets: Iterable[w.Widget] = ()) -> bool:
+    """Let the widgets work until ``done()`` or ``limit`` seconds passed; True if done."""
+    deadline = time.monotonic() + limit
+    with _ui_poller(widgets) as poll:
+        while not done():
+            if time.monotonic() >= deadline:
+                return False
+            poll()
+    return True
+
+
+# ---------------------------------------------------------------------------- the listener
+
+
+def _remote_kernel() -> bool:
+    """True where the browser is on another machine than the kernel (hub, Binder, Colab)."""
+    env = os.environ
+    return bool(
+        env.get("JUPYTERHUB_SERVICE_PREFIX")
+        or env.get("BINDER_SERVICE_HOST")
+        or env.get("BINDER_LAUNCH_HOST")
+        or "google.colab" in sys.modules
+    )
+
+
+_PROXY_PATH = re.compile(r"^.*/proxy/(?P<absolute>absolute/)?(?P<port>\d+)(?P<rest>/.*)?$")
+
+
+def _listen_address(redirect_uri: str) -> tuple[str, int, str, bool] | None:
+    """(host, port, path, proxied) to catch the redirect on, or None when only pasting can
+    work. A loopback http address on a local kernel; or, with jupyter-server-proxy, a
+    ``.../proxy/<port>/...`` address served from this kernel's machine."""
+    if not redirect_uri:
+        return None
+    parts = urlsplit(redirect_uri)
+    if parts.scheme == "http" and is_loopback(redirect_uri):
+        if _remote_kernel():
+            return None
+        host = parts.hostname or "127.0.0.1"
+        return host, parts.port or 80, parts.path or "/", False
+    match = _PROXY_PATH.match(parts.path)
+    if match and importlib.util.find_spec("jupyter_server_proxy") is not None:
+        # proxy/<port>/x reaches the local server as /x; proxy/absolute/<port>/x as is.
+        path = parts.path if match["absolute"] else (match["rest"] or "/")
+        return "127.0.0.1", int(match["port"]), path, True
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _OneShotServer
+    timeout = 10  # seconds: a browser's idle preconnection must not hold the listener
+
+    def do_GET(self) -> None:
+        server = self.server
+        if urlsplit(self.path).path != server.expected_path:
+            self._answer(404, "Not found.")
+            return
+        host = self.headers.get("Host") or f"{server.server_address[0]}:{server.server_port}"
+        ok, message = server.on_redirect(f"http://{host}{self.path}")
+        if ok:
+            server.finished = True
+        self._answer(200 if ok else 400, message)
+
+    def _answer(self, status: int, message: str) -> None:
+        title = html.escape(self.server.page_title)
+        body = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body style='font-family:sans-serif;margin:3em'><p>{html.escape(message)}</p>"
+            "</body></html>"
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the request line carries the code: never write it to the notebook's stderr
+
+
+class _OneShotServer(ThreadingHTTPServer):
+    # Threaded: browsers open speculative connections that never send a request.
+    daemon_threads = True
+    expected_path = "/"
+    page_title = ""
+    finished = False
+    on_redirect: Callable[[str], tuple[bool, str]]
+
+
+class _OneShotServer6(_OneShotServer):
+    address_family = socket.AF_INET6
+
+
+class _Listener:
+    """Catches the code flow's redirect once on a loopback address, then shuts down.
+
+    Serves until a login completed through it, ``stop()``, or ``timeout`` seconds.
+    A redirect that fails (old state) leaves it listening for the next link's.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        on_redirect: Callable[[str], tuple[bool, str]],
+        timeout: float,
+        page_title: str = "vital_connect",
+    ) -> None:
+        cls = _OneShotServer6 if ":" in host else _OneShotServer
+        self.server = cls((host, port), _Handler)
+        self.server.timeout = 0.2  # how often the loop looks at stop / the deadline
+        self.server.expected_path = path
+        self.server.page_title = page_title
+        self.server.on_redirect = on_redirect
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + timeout
+        self.thread = threading.Thread(
+            target=self._serve, name="vital-connect-callback", daemon=True
+        )
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            while (
+                not self._stop.is_set()
+                and not self.server.finished
+                and time.monotonic() < self._deadline
+            ):
+                self.server.handle_request()
+        finally:
+            self.server.server_close()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.server_address[0], self.server.server_port
+
+    def stop(self) -> None:
+        self._stop.set()
+        if threading.current_thread() is not self.thread:
+            self.thread.join(timeout=2)
