@@ -106,10 +106,13 @@ def test_cache_false_writes_nothing(sb, isolated_user):
 
 
 def test_expired_cached_token_with_refresh_token_is_refreshed_not_relogged(sb, isolated_user):
+    import time
+
     sb.token_ttl = 1
     creds = sb.credentials("vitalera", grant="password")
     vc.connect("vitalera", **creds)
     sb.token_ttl = 3600
+    time.sleep(1.1)
     s = vc.connect("vitalera", **creds)
     s.get_json("/api/plans/")
     paths = [r.path.rsplit("/vitalera", 1)[-1] for r in sb.requests]

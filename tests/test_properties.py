@@ -17,7 +17,9 @@ import vital_connect as vc
 from vital_connect import _http
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("VC_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("VC_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -103,15 +103,15 @@ def _pull(s, sb):
     return len(df) - expected, int(df["id"].duplicated().sum())
 
 
-@pytest.mark.parametrize("workers", [1, 8])
-def test_local_expiry_in_the_middle_of_a_pull_loses_no_rows(sb, workers):
-    sb.rows["measurements"] = 1000
-    sb.page_size = 20  # 50 pages, 0.1 s each: at least 0.7 s even 8 at a time
-    sb.token_ttl = 45.5  # our leeway is 45 s: the token turns stale 0.5 s into the pull
+@pytest.mark.parametrize(("workers", "latency"), [(1, 0.045), (8, 0.3)])
+def test_local_expiry_in_the_middle_of_a_pull_loses_no_rows(sb, workers, latency):
+    sb.rows["measurements"] = 2000
+    sb.page_size = 20  # 100 pages: over 4 s either way
+    sb.token_ttl = 4  # a quarter of it is the leeway: stale about 3 s into the pull
     s = _cc(sb)
     s.page_workers = workers
     sb.token_ttl = 3600
-    sb.latency = 0.1
+    sb.latency = latency
     assert _pull(s, sb) == (0, 0)
     assert s.renewals == 1
     assert not [r for r in sb.requests if r.status == 401]

@@ -47,6 +47,7 @@ def test_request_kwargs_do_not_leak_into_the_refresh_body(sb):
     sb.token_ttl = 1
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera", grant="password"))
     sb.token_ttl = 3600
+    time.sleep(1.1)
     s.get_json("/api/plans/", params={"page": 1, "page_size": 3})
     (refresh,) = [r for r in sb.requests if r.path.endswith("/refresh/")]
     assert set(json.loads(refresh.body)) == {"refresh_token"}

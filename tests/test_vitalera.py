@@ -61,10 +61,12 @@ def test_nested_objects_become_dotted_columns(sb):
 
 
 def test_locally_expired_token_is_renewed_before_the_request(sb):
-    sb.token_ttl = 1
+    sb.token_ttl = 2
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
     first = s.token
-    # within the leeway already: the next call fetches a new token first, no 401 is seen
+    sb.token_ttl = 3600
+    time.sleep(max(0.0, first.expires_in() - 0.3))
+    # within the leeway: the next call fetches a new token first, no 401 is seen
     s.get_json("/api/plans/")
     assert s.token.access_token != first.access_token
     assert not [r for r in sb.requests if r.status == 401]
@@ -215,3 +217,13 @@ def test_api_errors_carry_the_provider_error_type(sb):
     assert info.value.status_code == 404
     assert info.value.error_type == "not_found"
     assert "Invalid page" in str(info.value)
+
+
+def test_a_short_lived_token_is_not_renewed_on_every_call(sb):
+    sb.token_ttl = 30  # shorter than the default 45 s leeway: a quarter of it is used
+    s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
+    sb.clear_requests()
+    for _ in range(5):
+        s.get_json("/api/plans/", params={"page_size": 1})
+    assert not [r for r in sb.requests if r.path.endswith("/api/auth/tokens/")]
+    assert s.renewals == 0

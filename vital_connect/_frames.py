@@ -101,12 +101,19 @@ def _flatten(df: pd.DataFrame, top: bool = False) -> pd.DataFrame:
             parts.append(column)
             continue
         changed = True
-        if not all(is_dict):  # mixed: scalars stay under the parent's name, as json_normalize
-            scalars = [None if d else v for v, d in zip(values, is_dict, strict=True)]
-            if any(v is not None and v == v for v in scalars):
-                parts.append(pd.Series(scalars, index=df.index, name=name))
-        inner = pd.DataFrame([v if d else {} for v, d in zip(values, is_dict, strict=True)],
-                             index=df.index)
+        # Mixed: values that are not objects stay under the parent's name, as in
+        # json_normalize. A float NaN here is pandas' mark for "key absent in this row"
+        # (JSON itself has no NaN), and absent keys make no column.
+        present = [
+            not d and not (isinstance(v, float) and v != v)
+            for v, d in zip(values, is_dict, strict=True)
+        ]
+        if any(present):
+            scalars = [v if p else float("nan") for v, p in zip(values, present, strict=True)]
+            parts.append(pd.Series(scalars, index=df.index, name=name))
+        inner = pd.DataFrame(
+            [v if d else {} for v, d in zip(values, is_dict, strict=True)], index=df.index
+        )
         if len(inner.columns):
             inner = _flatten(inner)
             inner.columns = [f"{name}.{c}" for c in inner.columns]
@@ -121,7 +128,7 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Pages' frames -> one frame with a fresh 0..n-1 index; columns in order of appearance."""
     import pandas as pd
 
-    kept = [f for f in frames if len(f.columns)]
+    kept = [f for f in frames if len(f) or len(f.columns)]
     if not kept:
         return pd.DataFrame()
     if len(kept) == 1:
@@ -129,7 +136,9 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     with warnings.catch_warnings():
         # pandas 2.x warns about all-NA columns in concat; the result is what we want
         warnings.simplefilter("ignore", FutureWarning)
-        return pd.concat(kept, ignore_index=True, sort=False)
+        df = pd.concat(kept, ignore_index=True, sort=False)
+    # a field null on every row of one page made that page's column object-typed
+    return df.infer_objects()
 
 
 def json_frame(payload: Any) -> pd.DataFrame:

@@ -461,7 +461,7 @@ class Session:
             stale is not None
             and provider.refresh_style == "bearer"
             and provider.refresh_path
-            and not stale.is_expired(leeway=1)
+            and not stale.is_expired(leeway=0.5)  # still valid when it arrives
         ):
             try:
                 return self._refresh_with_bearer(stale)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Renew this many seconds before the known expiry, so a request never leaves with a token
-# that dies in flight (oauthlib itself has no leeway).
+# that dies in flight (oauthlib itself has no leeway). A short-lived token gets a quarter
+# of its life instead, or it would count as expired the moment it is issued.
 LEEWAY_SECONDS = 45
 
 
@@ -51,22 +52,26 @@ class Token:
     id_token: str | None = None
     sub: str | None = None
     scope: str | None = None
+    issued_at: datetime | None = None
 
     @classmethod
     def from_response(cls, data: dict[str, Any], *, now: float | None = None) -> Token:
-        """Build from a token endpoint's JSON. Expiry from ``expires_in``, else ``expires_at``,
-        else the access token's JWT ``exp`` claim; ``sub`` likewise from the body or the JWT."""
+        """Build from a token endpoint's JSON. Expiry is the earliest of ``expires_in``,
+        ``expires_at`` and the access token's JWT ``exp`` claim that are present (a server
+        stamping whole seconds may put ``exp`` before now + expires_in); ``sub`` and the
+        issue time likewise from the body or the JWT."""
         now = time.time() if now is None else now
         access = str(data["access_token"])
         claims = jwt_claims(access)
-        expires: float | None = None
         expires_in = _epoch(data.get("expires_in"))
-        if expires_in is not None:
-            expires = now + expires_in
-        elif _epoch(data.get("expires_at")) is not None:
-            expires = _epoch(data.get("expires_at"))
-        elif _epoch(claims.get("exp")) is not None:
-            expires = _epoch(claims.get("exp"))
+        candidates = [
+            now + expires_in if expires_in is not None else None,
+            _epoch(data.get("expires_at")),
+            _epoch(claims.get("exp")),
+        ]
+        known = [c for c in candidates if c is not None]
+        expires = min(known) if known else None
+        issued = _epoch(claims.get("iat")) or now
         sub = data.get("sub") or claims.get("sub") or jwt_claims(data.get("id_token")).get("sub")
         scope = data.get("scope")
         if isinstance(scope, list | tuple):
@@ -80,6 +85,7 @@ class Token:
             id_token=data.get("id_token") or None,
             sub=str(sub) if sub is not None else None,
             scope=scope,
+            issued_at=datetime.fromtimestamp(min(issued, now), UTC),
         )
 
     def expires_in(self, now: float | None = None) -> float | None:
@@ -88,10 +94,18 @@ class Token:
             return None
         return self.expires_at.timestamp() - (time.time() if now is None else now)
 
-    def is_expired(self, leeway: float = LEEWAY_SECONDS) -> bool:
-        """True when the token is known to expire within ``leeway`` seconds."""
+    def is_expired(self, leeway: float | None = None) -> bool:
+        """True when the token is known to expire within ``leeway`` seconds (default: 45 s,
+        or a quarter of the token's lifetime when that is shorter)."""
         left = self.expires_in()
-        return left is not None and left <= leeway
+        if left is None:
+            return False
+        if leeway is None:
+            leeway = LEEWAY_SECONDS
+            if self.expires_at and self.issued_at:
+                lifetime = (self.expires_at - self.issued_at).total_seconds()
+                leeway = min(leeway, max(lifetime, 0) / 4)
+        return left <= leeway
 
     def authorization(self) -> str:
         """The Authorization header value. Bearer whatever the case the server used."""
@@ -102,17 +116,20 @@ class Token:
         """A JSON-able dict, ``expires_at`` as epoch seconds (for the cache)."""
         d = asdict(self)
         d["expires_at"] = self.expires_at.timestamp() if self.expires_at else None
+        d["issued_at"] = self.issued_at.timestamp() if self.issued_at else None
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Token:
         """Inverse of :meth:`to_dict`."""
         expires = _epoch(d.get("expires_at"))
+        issued = _epoch(d.get("issued_at"))
         fields = {k: d.get(k) for k in ("refresh_token", "id_token", "sub", "scope")}
         return cls(
             access_token=str(d["access_token"]),
             token_type=str(d.get("token_type") or "Bearer"),
             expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
+            issued_at=datetime.fromtimestamp(issued, UTC) if issued else None,
             **fields,
         )
 
