@@ -17,3 +17,8 @@ def test_every_error_derives_from_the_base():
     for cls in errors:
         assert issubclass(cls, vc.VitalConnectError)
     assert issubclass(vc.UnknownProviderError, ValueError)
+
+
+def test_every_public_name_has_a_docstring():
+    missing = [n for n in vc.__all__ if n != "__version__" and not getattr(vc, n).__doc__]
+    assert not missing

@@ -15,6 +15,17 @@ and what to do next, without any secret in it::
     ├── NotSupportedError          the provider has no such feature
     ├── ConfigurationError         (also ValueError) an argument or setting is not valid
     └── CredentialsNotSavedError   rotated credentials could not be written; .credentials
+
+Catch the base to handle them all, or one class for one case:
+
+    >>> import vital_connect as vc
+    >>> try:
+    ...     vc.connect("vitalera", widget=False, cache=False)  # nothing configured
+    ... except vc.MissingCredentialsError as exc:
+    ...     print(exc.variables[:2])
+    ['VITALERA_CLIENT_ID', 'VITALERA_CLIENT_SECRET']
+    >>> issubclass(vc.UnknownProviderError, ValueError)
+    True
 """
 
 from __future__ import annotations
