@@ -106,7 +106,6 @@ class Session:
         self.anonymous = anonymous
         self.lang = lang
         self.timeout = normalize_timeout(timeout)
-        self._creds = credentials
         self._explicit = dict(explicit)  # given as arguments: kept in memory only
         self._rotated: dict[str, str] = {}
         self._env_file = env_file
@@ -531,9 +530,7 @@ class Session:
                     error_type=exc.error,
                 ) from None
         # adopt a new refresh token when one is returned, else keep the one we have
-        data.setdefault("refresh_token", stale.refresh_token)
-        if not data.get("refresh_token"):
-            data["refresh_token"] = stale.refresh_token
+        data["refresh_token"] = data.get("refresh_token") or stale.refresh_token
         return Token.from_response(data)
 
     def _refresh_with_bearer(self, stale: Token) -> Token:
