@@ -15,7 +15,7 @@ import pytest
 import requests
 
 import vital_connect as vc
-from vital_connect import _i18n, _panel
+from vital_connect import _i18n, _listener, _panel, _waiting
 from vital_connect._demo import fill_login_form
 from vital_connect._panel import LoginPanel, attach_panel, login_panel
 
@@ -275,11 +275,11 @@ def test_wait_false_returns_at_once_and_logs_in_later(sb, monkeypatch):
 
 
 def test_waiting_outside_a_kernel_uses_a_plain_sleep():
-    assert _panel._kernel() is None
+    assert _waiting.current_kernel() is None
     flag = threading.Event()
     threading.Timer(0.1, flag.set).start()
-    assert _panel._wait_for(flag.is_set, 5)
-    assert not _panel._wait_for(lambda: False, 0.1)
+    assert _waiting.wait_for(flag.is_set, 5)
+    assert not _waiting.wait_for(lambda: False, 0.1)
 
 
 class FakeSubshells:
@@ -305,7 +305,7 @@ def test_waiting_in_an_ipykernel_7_kernel_routes_the_panel_to_a_subshell(sb, mon
     # panel's comm messages go to a subshell while the cell waits, and come back after.
     manager = FakeSubshells()
     kernel = types.SimpleNamespace(shell_channel_thread=types.SimpleNamespace(manager=manager))
-    monkeypatch.setattr(_panel, "_kernel", lambda: kernel)
+    monkeypatch.setattr(_waiting, "current_kernel", lambda: kernel)
     creds = sb.credentials("vidaplus")
     seen = {}
 
@@ -322,9 +322,9 @@ def test_waiting_in_an_ipykernel_7_kernel_routes_the_panel_to_a_subshell(sb, mon
 
 
 def test_a_kernel_that_cannot_wait_says_so(monkeypatch):
-    monkeypatch.setattr(_panel, "_kernel", lambda: object())
+    monkeypatch.setattr(_waiting, "current_kernel", lambda: object())
     with pytest.raises(vc.NotSupportedError, match="wait=False"):
-        _panel._wait_for(lambda: False, 1)
+        _waiting.wait_for(lambda: False, 1)
 
 
 # ---------------------------------------------------------------------- after the login
@@ -598,16 +598,16 @@ def test_proxied_callback_address(monkeypatch):
         lambda name, *a: object() if name == "jupyter_server_proxy" else real(name, *a),
     )
     hub = "https://hub.example.org/user/me/proxy/8976/callback"
-    assert _panel._listen_address(hub) == ("127.0.0.1", 8976, "/callback", True)
+    assert _listener.listen_address(hub) == ("127.0.0.1", 8976, "/callback", True)
     absolute = "https://hub.example.org/user/me/proxy/absolute/8976/user/me/cb"
-    assert _panel._listen_address(absolute) == (
+    assert _listener.listen_address(absolute) == (
         "127.0.0.1",
         8976,
         "/user/me/proxy/absolute/8976/user/me/cb",
         True,
     )
-    assert _panel._listen_address("https://example.org/callback") is None
-    assert _panel._listen_address("http://localhost:9000/x") == ("localhost", 9000, "/x", False)
+    assert _listener.listen_address("https://example.org/callback") is None
+    assert _listener.listen_address("http://localhost:9000/x") == ("localhost", 9000, "/x", False)
 
 
 # ---------------------------------------------------------------------- secrets and repr

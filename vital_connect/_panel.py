@@ -17,17 +17,10 @@ the redirected address always works too (Binder, JupyterHub: the kernel is elsew
 from __future__ import annotations
 
 import html
-import importlib.util
 import os
 import re
-import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,22 +34,22 @@ from ._errors import (
     AuthenticationError,
     InsecureTransportError,
     MissingCredentialsError,
-    NotSupportedError,
     StateMismatchError,
     ValidationError,
     VitalConnectError,
 )
 from ._i18n import clock, duration, text
+from ._listener import Listener, listen_address
 from ._providers import Provider, providers
 from ._redact import redact, register_secret
 from ._session import Session
-from ._transport import Timeout, is_loopback
+from ._transport import Timeout
+from ._waiting import wait_for
 
 __all__ = ["LoginPanel", "attach_panel", "login_panel"]
 
 WAIT_TIMEOUT = 600.0  # seconds connect() waits for a person before raising
 CODE_LIFETIME = 180.0  # VitalDB: "The code will expire in 3 minutes" (seed 003)
-POLL_INTERVAL = 0.05  # seconds between two looks at the panel while waiting
 
 FIELD_ORDER = ("client_id", "client_secret", "username", "password", "redirect_uri")
 # Field names as providers send them back in a 422, mapped to ours (VitalDB: id / pw).
@@ -98,7 +91,7 @@ class LoginPanel:
         self._shown_user: str | None = None
         self._typed_code_values: list[str] = []
         self._syncing = False
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
         self._flow_stop: threading.Event | None = None
         self._link_made = 0.0
         self._listen_timeout = WAIT_TIMEOUT if listen_timeout is None else listen_timeout
@@ -527,12 +520,12 @@ class LoginPanel:
             self._render()
             return
         redirect_uri = session._credentials().get("redirect_uri") or ""
-        target = _listen_address(redirect_uri)
+        target = listen_address(redirect_uri)
         hint = self._t("hint_paste")
         if target is not None:
             host, port, path, proxied = target
             try:
-                self._listener = _Listener(
+                self._listener = Listener(
                     host,
                     port,
                     path,
@@ -756,7 +749,7 @@ def attach_panel(session: Session, *, wait: bool = True, timeout: float | None =
     _show(panel)
     if not wait:
         return session
-    _wait_for(panel._done.is_set, limit, panel.all_widgets())
+    wait_for(panel._done.is_set, limit, panel.all_widgets())
     if panel.outcome == "logged_in":
         return session
     lang = panel.lang
@@ -785,231 +778,3 @@ def _show(panel: LoginPanel) -> None:
     from IPython.display import display
 
     display(panel)
-
-
-# ---------------------------------------------------------------------------- waiting
-
-
-def _kernel() -> Any:
-    """The running IPython kernel, or None outside one."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None)
-
-
-def _subshells(kernel: Any) -> Any:
-    """ipykernel 7's subshell manager, or None where there is none."""
-    thread = getattr(kernel, "shell_channel_thread", None)
-    manager = getattr(thread, "manager", None)
-    if manager is None or not hasattr(manager, "_create_subshell"):
-        return None
-    return manager
-
-
-@contextmanager
-def _ui_poller(widgets: Iterable[w.Widget] = ()) -> Iterator[Callable[[], None]]:
-    """A function that lets the panel's widgets work for a moment while the cell waits.
-
-    - ipykernel with ``do_one_iteration`` (6.x): jupyter-ui-poll handles pending widget
-      messages and holds back the cells queued by "Run All" until this one ends.
-    - ipykernel 7.4 has no ``do_one_iteration`` (jupyter-ui-poll 1.1.0 then silently does
-      nothing), but has subshells: the panel's comm messages are routed to a subshell,
-      whose own thread and event loop run the click handlers while this cell sleeps. Cells
-      queued behind this one stay queued on the main shell, so "Run All" waits too.
-    - Outside a kernel: a sleep (clicks then come from other threads, as in tests).
-    """
-    kernel = _kernel()
-    if kernel is None:
-        yield lambda: time.sleep(POLL_INTERVAL)
-        return
-    if hasattr(kernel, "do_one_iteration"):
-        from jupyter_ui_poll import ui_events
-
-        with ui_events() as ui_poll:
-
-            def poll() -> None:
-                ui_poll(20)
-                time.sleep(POLL_INTERVAL)
-
-            yield poll
-        return
-    manager = _subshells(kernel)
-    if manager is None:
-        raise NotSupportedError(
-            "This Jupyter kernel cannot process widget events while a cell waits. Use "
-            "vc.connect(..., wait=False) and run the next cells after logging in."
-        )
-    with _comms_in_subshell(manager, widgets):
-        yield lambda: time.sleep(POLL_INTERVAL)
-
-
-@contextmanager
-def _comms_in_subshell(manager: Any, widgets: Iterable[w.Widget]) -> Iterator[None]:
-    # The subshell manager lives on the shell channel thread; its IOLoop's add_callback is
-    # the thread-safe way in. The routing hook is the one ipykernel 7.4 uses to send a
-    # comm's replies to the subshell that sent it (ipykernel/comm/comm.py).
-    loop = manager._shell_channel_io_loop
-    created: Future[str] = Future()
-
-    def create() -> None:
-        try:
-            created.set_result(manager._create_subshell())
-        except BaseException as exc:
-            created.set_exception(exc)
-
-    loop.add_callback(create)
-    subshell = created.result(timeout=10)
-    comms = [c for c in (getattr(x, "comm", None) for x in widgets) if c is not None]
-    for comm in comms:
-        comm._reply_subshell_for = lambda data, default, _id=subshell: _id
-    try:
-        yield
-    finally:
-        for comm in comms:
-            comm.__dict__.pop("_reply_subshell_for", None)  # back to the main shell
-        loop.add_callback(manager._delete_subshell, subshell)
-
-
-def _wait_for(done: Callable[[], bool], limit: float, widgets: Iterable[w.Widget] = ()) -> bool:
-    """Let the widgets work until ``done()`` or ``limit`` seconds passed; True if done."""
-    deadline = time.monotonic() + limit
-    with _ui_poller(widgets) as poll:
-        while not done():
-            if time.monotonic() >= deadline:
-                return False
-            poll()
-    return True
-
-
-# ---------------------------------------------------------------------------- the listener
-
-
-def _remote_kernel() -> bool:
-    """True where the browser is on another machine than the kernel (hub, Binder, Colab)."""
-    env = os.environ
-    return bool(
-        env.get("JUPYTERHUB_SERVICE_PREFIX")
-        or env.get("BINDER_SERVICE_HOST")
-        or env.get("BINDER_LAUNCH_HOST")
-        or "google.colab" in sys.modules
-    )
-
-
-_PROXY_PATH = re.compile(r"^.*/proxy/(?P<absolute>absolute/)?(?P<port>\d+)(?P<rest>/.*)?$")
-
-
-def _listen_address(redirect_uri: str) -> tuple[str, int, str, bool] | None:
-    """(host, port, path, proxied) to catch the redirect on, or None when only pasting can
-    work. A loopback http address on a local kernel; or, with jupyter-server-proxy, a
-    ``.../proxy/<port>/...`` address served from this kernel's machine."""
-    if not redirect_uri:
-        return None
-    parts = urlsplit(redirect_uri)
-    if parts.scheme == "http" and is_loopback(redirect_uri):
-        if _remote_kernel():
-            return None
-        host = parts.hostname or "127.0.0.1"
-        return host, parts.port or 80, parts.path or "/", False
-    match = _PROXY_PATH.match(parts.path)
-    if match and importlib.util.find_spec("jupyter_server_proxy") is not None:
-        # proxy/<port>/x reaches the local server as /x; proxy/absolute/<port>/x as is.
-        path = parts.path if match["absolute"] else (match["rest"] or "/")
-        return "127.0.0.1", int(match["port"]), path, True
-    return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _OneShotServer
-    timeout = 10  # seconds: a browser's idle preconnection must not hold the listener
-
-    def do_GET(self) -> None:
-        server = self.server
-        if urlsplit(self.path).path != server.expected_path:
-            self._answer(404, "Not found.")
-            return
-        host = self.headers.get("Host") or f"{server.server_address[0]}:{server.server_port}"
-        ok, message = server.on_redirect(f"http://{host}{self.path}")
-        if ok:
-            server.finished = True
-        self._answer(200 if ok else 400, message)
-
-    def _answer(self, status: int, message: str) -> None:
-        title = html.escape(self.server.page_title)
-        body = (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body style='font-family:sans-serif;margin:3em'><p>{html.escape(message)}</p>"
-            "</body></html>"
-        ).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request line carries the code: never write it to the notebook's stderr
-
-
-class _OneShotServer(ThreadingHTTPServer):
-    # Threaded: browsers open speculative connections that never send a request.
-    daemon_threads = True
-    expected_path = "/"
-    page_title = ""
-    finished = False
-    on_redirect: Callable[[str], tuple[bool, str]]
-
-
-class _OneShotServer6(_OneShotServer):
-    address_family = socket.AF_INET6
-
-
-class _Listener:
-    """Catches the code flow's redirect once on a loopback address, then shuts down.
-
-    Serves until a login completed through it, ``stop()``, or ``timeout`` seconds.
-    A redirect that fails (old state) leaves it listening for the next link's.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        path: str,
-        on_redirect: Callable[[str], tuple[bool, str]],
-        timeout: float,
-        page_title: str = "vital_connect",
-    ) -> None:
-        cls = _OneShotServer6 if ":" in host else _OneShotServer
-        self.server = cls((host, port), _Handler)
-        self.server.timeout = 0.2  # how often the loop looks at stop / the deadline
-        self.server.expected_path = path
-        self.server.page_title = page_title
-        self.server.on_redirect = on_redirect
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + timeout
-        self.thread = threading.Thread(
-            target=self._serve, name="vital-connect-callback", daemon=True
-        )
-        self.thread.start()
-
-    def _serve(self) -> None:
-        try:
-            while (
-                not self._stop.is_set()
-                and not self.server.finished
-                and time.monotonic() < self._deadline
-            ):
-                self.server.handle_request()
-        finally:
-            self.server.server_close()
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.server.server_address[0], self.server.server_port
-
-    def stop(self) -> None:
-        self._stop.set()
-        if threading.current_thread() is not self.thread:
-            self.thread.join(timeout=2)
