@@ -103,3 +103,15 @@ def test_a_redirect_off_the_origin_drops_the_token(sb):
     finally:
         other.shutdown()
         home.shutdown()
+
+
+def test_vitaldb_production_routing_and_declared_origins():
+    # no request is made: only where each path would go
+    s = vc.connect("vitaldb", anonymous=True)
+    assert s._url("/cases") == "https://api.vitaldb.net/cases"  # the open dataset's host
+    assert s._url("/oauth2/userinfo") == "https://vitaldb.net/oauth2/userinfo"
+    assert s._url("https://api.vitaldb.net/trks") == "https://api.vitaldb.net/trks"
+    with pytest.raises(vc.InsecureTransportError):
+        s._url("https://vitaldb.net.evil.example/cases")
+    assert s._token_in_query("https://vitaldb.net/oauth2/userinfo")
+    assert not s._token_in_query("https://api.vitaldb.net/cases")
