@@ -49,3 +49,26 @@ def isolated_user(tmp_path, monkeypatch):
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+# Real-browser fixtures (Debian's Chromium through Playwright). Named so as not to shadow
+# pytest-playwright's own (browser, context, page).
+@pytest.fixture(scope="module")
+def chromium():
+    from jupyter_browser import CHROMIUM, LAUNCH_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def tab_context(chromium):
+    from jupyter_browser import TIMEOUT_MS
+
+    context = chromium.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    context.close()
