@@ -198,7 +198,10 @@ class LoginPanel:
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):
-            bundle["text/plain"] = repr(self)
+            # Saved with the notebook and shown where widgets are not: no state that the
+            # login would make stale ("waiting" in a file where the login succeeded).
+            name = self.session.provider.name if self.session is not None else "vital_connect"
+            bundle["text/plain"] = f"<vital_connect.LoginPanel {name}: open in Jupyter to log in>"
         return bundle
 
     def __repr__(self) -> str:
