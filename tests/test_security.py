@@ -115,3 +115,45 @@ def test_vitaldb_production_routing_and_declared_origins():
         s._url("https://vitaldb.net.evil.example/cases")
     assert s._token_in_query("https://vitaldb.net/oauth2/userinfo")
     assert not s._token_in_query("https://api.vitaldb.net/cases")
+
+
+def test_a_next_link_to_another_origin_is_not_followed():
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    hits: list[str] = []
+
+    @Request.application
+    def elsewhere(request: Request) -> Response:
+        hits.append(request.path)
+        return Response('{"results": [], "next": null}', content_type="application/json")
+
+    other = make_server("127.0.0.1", 0, elsewhere, threaded=True)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+
+    @Request.application
+    def provider(request: Request) -> Response:
+        if request.path == "/token":
+            return Response('{"access_token": "abcdefghijklmnop", "token_type": "bearer"}',
+                            content_type="application/json")
+        page = {"count": 2, "results": [{"id": 1}],
+                "next": f"http://127.0.0.1:{other.server_port}/steal?page=2"}
+        import json
+
+        return Response(json.dumps(page), content_type="application/json")
+
+    home = make_server("127.0.0.1", 0, provider, threaded=True)
+    threading.Thread(target=home.serve_forever, daemon=True).start()
+    try:
+        vc.register_provider(vc.Provider(
+            name="leaky", base_url=f"http://127.0.0.1:{home.server_port}",
+            grants=("password",), token_path="/token"))
+        s = vc.connect("leaky", username="u", password="p", cache=False)
+        with pytest.raises(vc.InsecureTransportError, match="not one of the provider's origins"):
+            s.get("/items")
+        assert hits == []
+    finally:
+        other.shutdown()
+        home.shutdown()
