@@ -195,3 +195,58 @@ def assert_no_secrets(saved: str, *secrets: str) -> None:
     for secret in (*secrets, *vc.sandbox.SECRETS):
         assert secret not in saved
     assert not JWT.search(saved), JWT.search(saved)
+
+
+def prove_run_all_waits_for_the_panel(open_and_run_all, root: Path, sandbox) -> None:
+    """The panel's promise in one frontend: "Run All" stops at the panel (the next cell
+    queued, not skipped), logging in through the page lets the run go on, Log out works
+    after the cell ended, and the saved notebook holds widget state but no secret.
+
+    ``open_and_run_all(name)`` opens the notebook ``root/name`` in that frontend and runs
+    all its cells, returning the page."""
+    sandbox.reset()
+    notebook = root / "vidaplus.ipynb"
+    base_url = sandbox.base_url("vidaplus")
+    write_notebook(
+        notebook,
+        "import vital_connect as vc\n"
+        f"s = vc.connect('vidaplus', base_url={base_url!r}, cache=False, lang='en')",
+        "df = s.get('/records/')\nprint('RECORDS', df.shape)",
+    )
+    page = open_and_run_all(notebook.name)
+    panel = page.locator(".vc-login-panel")
+    try:
+        panel.wait_for(timeout=15_000)
+    except Exception:
+        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        pytest.fail(f"no login panel; the outputs: {outputs!r}")
+    # The run stops at the panel: a second later, still no output from the next cell...
+    page.wait_for_timeout(1000)
+    outputs = page.locator(".jp-OutputArea-output")
+    assert outputs.filter(has_text="RECORDS").count() == 0
+    # ... and it is queued behind the first ("[*]"), not skipped.
+    second = page.locator(".jp-Notebook .jp-Cell").nth(1)
+    assert "*" in second.locator(".jp-InputPrompt").inner_text()
+    page.locator(".vc-username input").fill(vc.sandbox.VIDAPLUS_USERNAME)
+    page.locator(".vc-password input").fill(vc.sandbox.VIDAPLUS_PASSWORD)
+    page.locator("button.vc-login").click()
+
+    status = page.locator(".vc-status")
+    status.filter(has_text="Logged in to VidaPlus API as").wait_for()
+    assert vc.sandbox.VIDAPLUS_USERNAME in status.inner_text()
+    outputs.filter(has_text=re.compile(r"RECORDS \(\d+, \d+\)")).wait_for()
+    assert page.locator("button.vc-logout").is_visible()
+    # The password field was emptied in the browser too.
+    assert page.locator(".vc-password input").count() == 0 or (
+        page.locator(".vc-password input").input_value() == ""
+    )
+
+    # The cell has ended: the panel's buttons are handled by the main shell again.
+    page.locator("button.vc-logout").click()
+    status.filter(has_text="Logged out of VidaPlus API.").wait_for()
+
+    saved = save_and_read(page, notebook, "RECORDS (")
+    assert "application/vnd.jupyter.widget-state+json" in saved  # widget state was saved
+    assert "vc-login-panel" in saved
+    assert_no_secrets(saved, vc.sandbox.VIDAPLUS_PASSWORD)
+    page.close()

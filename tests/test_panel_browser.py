@@ -10,7 +10,6 @@ the one-shot server catches the redirect, the panel shows who logged in.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from jupyter_browser import (
     free_port,
     jupyter_server,
     needs_chromium,
+    prove_run_all_waits_for_the_panel,
     run_all,
     save_and_read,
     write_notebook,
@@ -60,46 +60,9 @@ def open_and_run_all(context, lab, name: str):
 def test_run_all_waits_for_the_panel_and_the_saved_notebook_holds_no_secret(
     lab, tab_context, sandbox
 ):
-    sandbox.reset()
-    notebook = lab["root"] / "vidaplus.ipynb"
-    base_url = sandbox.base_url("vidaplus")
-    write_notebook(
-        notebook,
-        "import vital_connect as vc\n"
-        f"s = vc.connect('vidaplus', base_url={base_url!r}, cache=False, lang='en')",
-        "df = s.get('/records/')\nprint('RECORDS', df.shape)",
+    prove_run_all_waits_for_the_panel(
+        lambda name: open_and_run_all(tab_context, lab, name), lab["root"], sandbox
     )
-    page = open_and_run_all(tab_context, lab, notebook.name)
-
-    panel = page.locator(".vc-login-panel")
-    panel.wait_for()
-    # The run stops at the panel: a second later, still no output from the next cell.
-    page.wait_for_timeout(1000)
-    outputs = page.locator(".jp-OutputArea-output")
-    assert outputs.filter(has_text="RECORDS").count() == 0
-    page.locator(".vc-username input").fill(vc.sandbox.VIDAPLUS_USERNAME)
-    page.locator(".vc-password input").fill(vc.sandbox.VIDAPLUS_PASSWORD)
-    page.locator("button.vc-login").click()
-
-    status = page.locator(".vc-status")
-    status.filter(has_text="Logged in to VidaPlus API as").wait_for()
-    assert vc.sandbox.VIDAPLUS_USERNAME in status.inner_text()
-    outputs.filter(has_text=re.compile(r"RECORDS \(\d+, \d+\)")).wait_for()
-    assert page.locator("button.vc-logout").is_visible()
-    # The password field was emptied in the browser too.
-    assert page.locator(".vc-password input").count() == 0 or (
-        page.locator(".vc-password input").input_value() == ""
-    )
-
-    # The cell has ended: the panel's buttons are handled by the main shell again.
-    page.locator("button.vc-logout").click()
-    status.filter(has_text="Logged out of VidaPlus API.").wait_for()
-
-    saved = save_and_read(page, notebook, "RECORDS (")
-    assert "application/vnd.jupyter.widget-state+json" in saved  # widget state was saved
-    assert "vc-login-panel" in saved
-    assert_no_secrets(saved, vc.sandbox.VIDAPLUS_PASSWORD)
-    page.close()
 
 
 def test_vitaldb_code_flow_in_the_browser(lab, tab_context, sandbox):

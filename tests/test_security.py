@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from loopback import TOKEN, json_response, provider_at, serving
 
 import vital_connect as vc
 from vital_connect import sandbox as sbx
@@ -67,42 +68,25 @@ def test_df_attrs_source_url_has_no_token(sb):
 
 def test_a_redirect_off_the_origin_drops_the_token(sb):
     """The provider answers 302 to another origin: the token must not follow."""
-    import threading
-
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Request, Response
-
     seen: list[dict] = []
 
-    @Request.application
-    def elsewhere(request: Request) -> Response:
+    def elsewhere(request):
         seen.append(dict(request.headers))
-        return Response("[]", content_type="application/json")
+        return json_response([])
 
-    other = make_server("127.0.0.1", 0, elsewhere, threaded=True)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
-    target = f"http://localhost:{other.server_port}/landing"
+    with serving(elsewhere) as other:
+        target = other.replace("127.0.0.1", "localhost") + "/landing"
 
-    @Request.application
-    def provider(request: Request) -> Response:
-        if request.path == "/token":
-            return Response('{"access_token": "abcdefghijklmnop", "token_type": "bearer"}',
-                            content_type="application/json")
-        return Response("", status=302, headers={"Location": target})
+        def provider(request):
+            if request.path == "/token":
+                return json_response(TOKEN)
+            return json_response(None, 302, Location=target)
 
-    home = make_server("127.0.0.1", 0, provider, threaded=True)
-    threading.Thread(target=home.serve_forever, daemon=True).start()
-    try:
-        vc.register_provider(vc.Provider(
-            name="redirecting", base_url=f"http://127.0.0.1:{home.server_port}",
-            grants=("password",), token_path="/token"))
-        s = vc.connect("redirecting", username="u", password="p", cache=False)
-        assert s.get("/data").empty
-        assert len(seen) == 1
-        assert "Authorization" not in seen[0]
-    finally:
-        other.shutdown()
-        home.shutdown()
+        with serving(provider) as home:
+            s = provider_at("redirecting", home)
+            assert s.get("/data").empty
+    assert len(seen) == 1
+    assert "Authorization" not in seen[0]
 
 
 def test_vitaldb_production_routing_and_declared_origins():
@@ -118,42 +102,23 @@ def test_vitaldb_production_routing_and_declared_origins():
 
 
 def test_a_next_link_to_another_origin_is_not_followed():
-    import threading
-
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Request, Response
-
     hits: list[str] = []
 
-    @Request.application
-    def elsewhere(request: Request) -> Response:
+    def elsewhere(request):
         hits.append(request.path)
-        return Response('{"results": [], "next": null}', content_type="application/json")
+        return json_response({"results": [], "next": None})
 
-    other = make_server("127.0.0.1", 0, elsewhere, threaded=True)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
+    with serving(elsewhere) as other:
 
-    @Request.application
-    def provider(request: Request) -> Response:
-        if request.path == "/token":
-            return Response('{"access_token": "abcdefghijklmnop", "token_type": "bearer"}',
-                            content_type="application/json")
-        page = {"count": 2, "results": [{"id": 1}],
-                "next": f"http://127.0.0.1:{other.server_port}/steal?page=2"}
-        import json
+        def provider(request):
+            if request.path == "/token":
+                return json_response(TOKEN)
+            return json_response(
+                {"count": 2, "results": [{"id": 1}], "next": f"{other}/steal?page=2"}
+            )
 
-        return Response(json.dumps(page), content_type="application/json")
-
-    home = make_server("127.0.0.1", 0, provider, threaded=True)
-    threading.Thread(target=home.serve_forever, daemon=True).start()
-    try:
-        vc.register_provider(vc.Provider(
-            name="leaky", base_url=f"http://127.0.0.1:{home.server_port}",
-            grants=("password",), token_path="/token"))
-        s = vc.connect("leaky", username="u", password="p", cache=False)
-        with pytest.raises(vc.InsecureTransportError, match="not one of the provider's origins"):
-            s.get("/items")
-        assert hits == []
-    finally:
-        other.shutdown()
-        home.shutdown()
+        with serving(provider) as home:
+            s = provider_at("leaky", home)
+            with pytest.raises(vc.InsecureTransportError, match="not one of the provider's"):
+                s.get("/items")
+    assert hits == []

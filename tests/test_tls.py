@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ssl
-import threading
 
 import pytest
 import trustme
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from loopback import json_response, serving
 
 import vital_connect as vc
 
@@ -20,19 +18,15 @@ def tls_provider(tmp_path_factory):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(context)
 
-    @Request.application
-    def app(request: Request) -> Response:
+    def app(request):
         if request.path == "/token":
-            return Response('{"access_token": "tls-token-123456", "token_type": "Bearer"}',
-                            content_type="application/json")
-        return Response('[{"ok": true}]', content_type="application/json")
+            return json_response({"access_token": "tls-token-123456", "token_type": "Bearer"})
+        return json_response([{"ok": True}])
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    yield f"https://127.0.0.1:{server.server_port}", bundle
-    server.shutdown()
+    with serving(app, ssl_context=context) as url:
+        yield url, bundle
 
 
 def _provider(url: str) -> vc.Provider:
