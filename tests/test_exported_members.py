@@ -4,11 +4,17 @@ import vital_connect as vc
 
 
 def test_all_matches_public_names():
-    public = {n for n in dir(vc) if not n.startswith("_")} | {"sandbox", "login_panel"}
+    public = {n for n in vars(vc) if not n.startswith("_")} | {"sandbox", "login_panel"}
     public -= {"annotations", "TYPE_CHECKING"}
     # submodules imported as a side effect are not API
     public -= {"cli"}
     assert set(vc.__all__) == public | {"__version__"}
+
+
+def test_dir_shows_the_public_names_only():
+    shown = set(dir(vc))
+    assert {"login_panel", "sandbox", "connect", "Session"} <= shown
+    assert not shown & {"annotations", "TYPE_CHECKING", "cli"}
 
 
 def test_every_error_derives_from_the_base():

@@ -8,7 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vital_connect._frames import concat_frames, page_urls, records_frame
+from vital_connect._frames import concat_frames, records_frame
+from vital_connect._paging import page_urls
 
 scalar = st.none() | st.integers(-5, 5) | st.floats(-10, 10, allow_nan=False) | st.text(max_size=3)
 record = st.recursive(

@@ -43,7 +43,7 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
 
     def keep(s: vc.Session) -> vc.Session:
         sessions.append(s)
-        texts.extend([repr(s), str(s), repr(s.token), repr(s._credentials())])
+        texts.extend([repr(s), str(s), repr(s.token), repr(s.auth.credentials.resolve())])
         for t in (s.token.access_token, s.token.refresh_token, s.token.id_token) if s.token else ():
             if t:
                 issued.add(t)
@@ -105,7 +105,7 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
         sb.drop_next(4, path="/vitaldb/oauth2/userinfo")
         expect_error(d.userinfo)
         sb.fail_next(2, status=401, path="/vitaldb/oauth2/userinfo")
-        d._explicit.clear()
+        d.auth.credentials.forget()
         expect_error(d.userinfo)
         expect_error(lambda: e.complete_login(landed))
         expect_error(lambda: b.get("https://elsewhere.example/x"))

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 import vital_connect as vc
-from vital_connect import _i18n, _listener, _panel, _waiting
+from vital_connect import _i18n, _listener, _panel, _panel_code, _waiting
 from vital_connect._demo import fill_login_form
 from vital_connect._panel import LoginPanel, attach_panel, login_panel
 
@@ -97,8 +97,8 @@ def test_log_in_with_every_grant(sb, provider, grant):
     assert f"logged in as {who!r}" in repr(panel)
     assert_nothing_secret(panel)
     # Typed into the panel: used once, not kept (renewal asks again).
-    assert s._credentials().get("password") is None
-    assert s._credentials().get("client_secret") is None
+    assert s.auth.credentials.resolve().get("password") is None
+    assert s.auth.credentials.resolve().get("client_secret") is None
 
 
 def test_logged_in_session_gets_data(sb):
@@ -156,7 +156,11 @@ def test_missing_field_is_named_before_anything_is_sent(sb):
 def test_a_422_names_the_fields_the_server_rejected(sb):
     # A provider whose token request has the wrong shape for the server: vidaplus's real
     # endpoint (FastAPI) gets a JSON body, sees no form fields and answers 422 with its list.
-    from vital_connect._providers import VIDAPLUS, _vitalera_adapter
+    from vital_connect._providers import VIDAPLUS
+    from vital_connect.dialects import vidaplus, vitalera
+
+    class JsonVidaplus(vidaplus.Vidaplus):  # vidaplus' errors, vitalera's JSON token body
+        fix_token_session = vitalera.Vitalera.fix_token_session
 
     odd = vc.Provider(
         name="vidaplus-json",
@@ -164,7 +168,7 @@ def test_a_422_names_the_fields_the_server_rejected(sb):
         base_url=sb.base_url("vidaplus"),
         grants=("password",),
         token_path=VIDAPLUS.token_path,
-        adapter=_vitalera_adapter,
+        dialect=JsonVidaplus(),
     )
     panel = login_panel(odd, cache=False, lang="en")
     creds = sb.credentials("vidaplus")
@@ -552,7 +556,7 @@ def test_code_flow_with_client_fields_typed_in_the_panel(sb):
     requests.get(sign_in(panel), timeout=10)
     assert panel.session.is_authenticated
     # The typed secret was held in memory for the exchange only.
-    assert panel.session._credentials().get("client_secret") is None
+    assert panel.session.auth.credentials.resolve().get("client_secret") is None
 
 
 def test_code_flow_wrong_password_on_the_login_page_never_reaches_the_panel(sb):
@@ -577,7 +581,7 @@ def test_code_flow_error_redirect_is_said_in_words(sb):
 
 
 def test_countdown_renews_the_link_when_time_is_up(sb, monkeypatch):
-    monkeypatch.setattr(_panel, "CODE_LIFETIME", 1.5)
+    monkeypatch.setattr(_panel_code, "CODE_LIFETIME", 1.5)
     panel = code_flow_panel(sb)
     first = panel.authorization_url
     deadline = time.monotonic() + 5

@@ -122,7 +122,7 @@ def test_any_token_answer_gives_a_token_or_a_clean_error(scripted, body):
 @given(path=st.text(max_size=40))
 def test_any_path_stays_on_the_origin_or_is_refused(session, scripted, path):
     try:
-        url = session._url(path)
+        url = session.url_for(path)
     except vc.VitalConnectError as exc:
         _clean(exc)
         return

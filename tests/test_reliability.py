@@ -123,7 +123,7 @@ def test_server_side_expiry_in_the_middle_of_a_pull_loses_no_rows(sb):
     sb.token_ttl = 1
     s = _cc(sb)
     # a token whose expiry we do not know: only the server's 401 tells
-    s._set_token(vc.Token(access_token=s.token.access_token), save=False)
+    s.auth.set_token(vc.Token(access_token=s.token.access_token), save=False)
     s.page_workers = 1
     sb.token_ttl = 3600
     sb.latency = 0.2

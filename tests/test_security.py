@@ -29,13 +29,13 @@ def test_absolute_url_on_the_providers_origin_is_fine(sb):
 
 def test_path_tricks_stay_on_the_origin(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
-    assert s._url("@evil.example/x").startswith(sb.base_url("vitalera") + "/")
-    assert s._url("api/plans/") == sb.base_url("vitalera") + "/api/plans/"
+    assert s.url_for("@evil.example/x").startswith(sb.base_url("vitalera") + "/")
+    assert s.url_for("api/plans/") == sb.base_url("vitalera") + "/api/plans/"
 
 
 def test_reprs_show_no_secret(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera", grant="password"))
-    texts = [repr(s), str(s), repr(s.token), str(s.token), repr(s._credentials())]
+    texts = [repr(s), str(s), repr(s.token), str(s.token), repr(s.auth.credentials.resolve())]
     for text in texts:
         for secret in (*sbx.SECRETS, s.token.access_token, s.token.refresh_token):
             assert secret not in text
@@ -92,13 +92,13 @@ def test_a_redirect_off_the_origin_drops_the_token(sb):
 def test_vitaldb_production_routing_and_declared_origins():
     # no request is made: only where each path would go
     s = vc.connect("vitaldb", anonymous=True)
-    assert s._url("/cases") == "https://api.vitaldb.net/cases"  # the open dataset's host
-    assert s._url("/oauth2/userinfo") == "https://vitaldb.net/oauth2/userinfo"
-    assert s._url("https://api.vitaldb.net/trks") == "https://api.vitaldb.net/trks"
+    assert s.url_for("/cases") == "https://api.vitaldb.net/cases"  # the open dataset's host
+    assert s.url_for("/oauth2/userinfo") == "https://vitaldb.net/oauth2/userinfo"
+    assert s.url_for("https://api.vitaldb.net/trks") == "https://api.vitaldb.net/trks"
     with pytest.raises(vc.InsecureTransportError):
-        s._url("https://vitaldb.net.evil.example/cases")
-    assert s._token_in_query("https://vitaldb.net/oauth2/userinfo")
-    assert not s._token_in_query("https://api.vitaldb.net/cases")
+        s.url_for("https://vitaldb.net.evil.example/cases")
+    assert s.dialect.placement(s.provider, "/oauth2/userinfo") == "query"
+    assert s.dialect.placement(s.provider, "/cases") is None
 
 
 def test_a_next_link_to_another_origin_is_not_followed():

@@ -17,7 +17,7 @@ SCRIPT = (
     "import vital_connect as vc, sys\n"
     "s = vc.connect('vidaplus', base_url=sys.argv[1], cache=False)\n"
     "print('HELLO', s.get_json('/users/me/')['email'])\n"
-    "print('KEPT', s._explicit.get('password'))\n"
+    "print('KEPT', s.auth.credentials.resolve().get('password'))\n"
 )
 
 

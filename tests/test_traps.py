@@ -17,15 +17,16 @@ from vital_connect import sandbox as sbx
 
 def test_stale_expiry_is_reset_when_a_token_without_expiry_arrives(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
-    past = vc.Token(access_token="a" * 20).__class__.from_dict(
-        {"access_token": "b" * 20, "expires_at": time.time() - 100}
-    )
-    s._set_token(past, save=False)
-    assert s._oauth._client._expires_at is not None
-    s._set_token(vc.Token(access_token="c" * 20), save=False)  # no expiry known
-    # oauthlib would otherwise raise TokenExpiredError here from the old deadline
-    s._oauth._client.add_token("https://example.test/")
-    assert s._oauth._client._expires_at is None
+    live = s.token.access_token
+    past = vc.Token.from_dict({"access_token": "b" * 20, "expires_at": time.time() - 100})
+    s.auth.set_token(past, save=False)
+    assert not s.is_authenticated
+    s.auth.set_token(vc.Token(access_token=live), save=False)  # no expiry known
+    # oauthlib would keep the old deadline and call this token expired at once: no renewal
+    # may happen, and the request goes out with the token as it is
+    sb.clear_requests()
+    assert s.get_json("/api/plans/")["count"] > 0
+    assert s.renewals == 0 and [r.path for r in sb.requests] == ["/vitalera/api/plans/"]
 
 
 def test_token_endpoint_status_is_checked(sb):

@@ -30,9 +30,7 @@ def test_422_is_validation_error_listing_the_fields(sb):
     s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
     # A form field the server rejects: grant_type must be "password" (FastAPI's form model)
     response = s.request("POST", "/auth/token/", data={"grant_type": "x"})
-    from vital_connect._http import error_from
-
-    err = error_from(response, "vidaplus")
+    err = s.dialect.error(response, "vidaplus")
     assert isinstance(err, vc.ValidationError)
     fields = {e["field"] for e in err.errors}
     assert {"username", "password"} <= fields

@@ -80,9 +80,11 @@ def test_code_is_single_use(sb):
         s.authorization_url(), vc.sandbox.VITALDB_USERNAME, vc.sandbox.VITALDB_PASSWORD
     )
     s.complete_login(landed)
-    s._state = parse_qs(urlsplit(landed).query)["state"][0]  # replay the same redirect
+    # replay the same redirect (its code) under a fresh state: the server refuses the code
+    fresh = parse_qs(urlsplit(s.authorization_url()).query)["state"][0]
+    used = parse_qs(urlsplit(landed).query)["state"][0]
     with pytest.raises(vc.AuthenticationError):
-        s.complete_login(landed)
+        s.complete_login(landed.replace(used, fresh))
 
 
 def test_expired_code_is_refused(sb):

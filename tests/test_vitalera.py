@@ -77,7 +77,7 @@ def test_server_401_expired_token_is_renewed_and_replayed(sb):
     sb.token_ttl = 1
     s.login()  # a token that the server will consider expired in one second
     # pretend our clock does not know: drop the local expiry
-    s._set_token(vc.Token(access_token=s.token.access_token), save=False)
+    s.auth.set_token(vc.Token(access_token=s.token.access_token), save=False)
     time.sleep(1.2)
     sb.token_ttl = 3600
     sb.clear_requests()
@@ -117,7 +117,7 @@ def test_refused_refresh_token_falls_back_to_the_password_grant(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera", grant="password"))
     stale = s.token
     s.refresh()  # burns stale.refresh_token
-    s._set_token(stale, save=False)
+    s.auth.set_token(stale, save=False)
     s.refresh()
     paths = [r.path.rsplit("/vitalera", 1)[-1] for r in sb.requests][-2:]
     assert paths == ["/api/auth/tokens/refresh/", "/api/auth/tokens/"]
@@ -126,8 +126,8 @@ def test_refused_refresh_token_falls_back_to_the_password_grant(sb):
 
 def test_expired_with_no_way_to_renew_raises_token_expired(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
-    s._explicit.clear()  # as if typed into the panel: not kept
-    s._set_token(vc.Token(access_token=s.token.access_token, expires_at=None), save=False)
+    s.auth.credentials.forget()  # as if typed into the panel: not kept
+    s.auth.set_token(vc.Token(access_token=s.token.access_token, expires_at=None), save=False)
     sb.reset()  # server forgets nothing about signatures, but we force a 401 below
     sb.fail_next(2, status=401, path="/vitalera/api/plans/")
     with pytest.raises(vc.TokenExpiredError, match="VITALERA_CLIENT_ID"):

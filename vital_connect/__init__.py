@@ -28,14 +28,17 @@ from ._errors import (
 from ._providers import Provider, providers, register_provider
 from ._session import Session
 from ._token import Token
+from . import dialects
+from .dialects import Dialect
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
     "CredentialsNotSavedError",
+    "Dialect",
     "InsecureTransportError",
     "MissingCredentialsError",
     "NotSupportedError",
@@ -50,6 +53,7 @@ __all__ = [
     "VitalConnectWarning",
     "__version__",
     "connect",
+    "dialects",
     "login_panel",
     "providers",
     "register_provider",
@@ -73,3 +77,8 @@ def __getattr__(name: str):
 
         return login_panel
     raise AttributeError(f"module 'vital_connect' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # what a person tab-completes: the public names, not this module's own imports
+    return sorted(__all__)

@@ -1,12 +1,15 @@
 """Where credentials come from: explicit arguments > process environment > a .env file.
 
 Shaped like earthaccess's login strategies: each source is tried in turn, and one that is
-not there is skipped. Nothing here is ever written to disk.
+not there is skipped. Nothing here is ever written to disk. A session's
+:class:`CredentialStore` reads the environment and the ``.env`` once per login (and once
+per renewal that runs the grant again), never on every request.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +25,7 @@ FIELDS = (
     "redirect_uri",
     "base_url",
 )
+LOGIN_FIELDS = frozenset(FIELDS) - {"base_url"}
 SECRET = frozenset({"client_secret", "password"})
 
 # What each grant needs, in the order a person is asked for it.
@@ -45,6 +49,10 @@ class Credentials:
 
     def has(self, *names: str) -> bool:
         return all(self.values.get(n) for n in names)
+
+    def user(self) -> str | None:
+        """Who these credentials log in as: the username, else the client id."""
+        return self.values.get("username") or self.values.get("client_id")
 
     def __repr__(self) -> str:
         shown = {k: ("***" if k in SECRET else v) for k, v in self.values.items()}
@@ -73,16 +81,22 @@ def env_name(provider: Provider, name: str) -> str:
     return provider.env_prefix + name.upper()
 
 
+def read_dotenv(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v}
+
+
 def resolve(
     provider: Provider,
-    explicit: dict[str, str | None],
+    explicit: dict[str, str],
     env_file: str | os.PathLike[str] | None = None,
 ) -> Credentials:
     """Merge the three sources, explicit arguments first."""
-    from dotenv import dotenv_values
-
     path = find_env_file(env_file)
-    dotenv = {k: v for k, v in (dotenv_values(path) if path else {}).items() if v}
+    dotenv = read_dotenv(path)
     creds = Credentials(env_file=path)
     for name in FIELDS:
         var = env_name(provider, name)
@@ -93,6 +107,52 @@ def resolve(
         elif dotenv.get(var):
             creds.values[name], creds.sources[name] = str(dotenv[var]), ".env"
     return creds
+
+
+class CredentialStore:
+    """A session's credentials: rotated > given (arguments, memory only) > environment >
+    ``.env``. ``resolve()`` reads the last two now; values typed into the panel are never
+    stored here (they are used once)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        given: dict[str, str],
+        env_file: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.env_file = env_file
+        self._given = {k: v for k, v in given.items() if v}
+        self._rotated: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Credentials:
+        """The current credentials, the environment and the ``.env`` read now (so a person
+        who fixed their ``.env`` need not restart the kernel)."""
+        with self._lock:
+            given = {**self._given, **self._rotated}
+        return resolve(self.provider, given, self.env_file)
+
+    def give(self, values: dict[str, str]) -> None:
+        """Keep ``values`` in memory, as arguments are kept (never on disk)."""
+        with self._lock:
+            self._given.update({k: v for k, v in values.items() if v})
+
+    def forget(self, *names: str) -> None:
+        """Drop given values (all of them without names)."""
+        with self._lock:
+            for name in names or list(self._given):
+                self._given.pop(name, None)
+
+    def rotate(self, new: dict[str, str]) -> None:
+        """The provider issued new values (vitalera's rotation): they win over every source."""
+        with self._lock:
+            self._rotated.update(new)
+            for name in new:
+                self._given.pop(name, None)
+
+    def __repr__(self) -> str:
+        return f"<CredentialStore {self.provider.name} given={sorted(self._given)}>"
 
 
 def infer_grant(provider: Provider, creds: Credentials) -> str | None:
@@ -125,3 +185,50 @@ def missing_error(
         f"{provider.name!r}, ...), or run in a notebook to get the login panel.",
         variables=variables,
     )
+
+
+def login_hint(provider: Provider, grant: str | None) -> str:
+    """What to check when the provider refuses a login with ``grant``."""
+    if grant == "authorization_code":
+        env = " and ".join(env_name(provider, n) for n in ("client_id", "client_secret"))
+        return (
+            "A code lives a few minutes and works once: start again with "
+            f"s.authorization_url(). If it keeps failing, check {env}."
+        )
+    names = NEEDS.get(grant or "", ())
+    if not names:
+        return "Check the credentials."
+    env = " and ".join(env_name(provider, n) for n in names)
+    return f"Check {env} (or the values passed to connect() / typed in the panel)."
+
+
+def how_to_login_again(provider: Provider, grant: str | None) -> str:
+    if grant == "authorization_code":
+        return "Log in again: open s.authorization_url() and call s.complete_login(...)."
+    names = NEEDS.get(grant or "password", ())
+    env = " and ".join(env_name(provider, n) for n in names)
+    return f"Log in again with s.login(...), or set {env} and run again."
+
+
+class LazyCredentials(Credentials):
+    """Credentials read from the store only if something asks for one (a renewal by
+    refresh token needs none, so it reads no ``.env``)."""
+
+    def __init__(self, store: CredentialStore) -> None:
+        super().__init__()
+        self._store = store
+        self._loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            fresh = self._store.resolve()
+            self.values, self.sources, self.env_file = fresh.values, fresh.sources, fresh.env_file
+            self._loaded = True
+
+    def get(self, name: str) -> str | None:
+        self._load()
+        return super().get(name)
+
+    def has(self, *names: str) -> bool:
+        self._load()
+        return super().has(*names)

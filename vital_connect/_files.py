@@ -1,4 +1,4 @@
-"""Writing a file so that readers see the old or the new content, never half of either."""
+"""Files that hold secrets: written atomically, in directories only their owner can use."""
 
 from __future__ import annotations
 
@@ -6,11 +6,35 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+
+class UnsafeDirectory(OSError):
+    """A directory someone else owns or can write to: secrets must not go there."""
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (mode 0700) or check it: ours, not a symlink, and no one else may
+    write to it (a group- or world-writable folder lets others swap our files)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectory(f"{str(path)!r} is not a plain directory")
+    if info.st_uid != os.getuid():
+        raise UnsafeDirectory(f"{str(path)!r} belongs to another user")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(path, 0o700)  # ours: tighten it (also removes others' write access)
+    return path
 
 
 def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text`` in one rename; keep its mode (0600 for a new file)."""
+    """Replace ``path`` with ``text`` in one rename; keep its mode (0600 for a new file).
+
+    A symlink is written through: its target is replaced, so the link keeps pointing at
+    the new content (replacing the link itself would leave the target stale)."""
+    path = Path(os.path.realpath(path))
     if mode is None:
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
@@ -21,6 +45,26 @@ def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` only once fully written (else nothing is
+    left behind); mode as for any new file of the user (0666 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

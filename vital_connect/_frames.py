@@ -1,11 +1,13 @@
-"""Turning API answers into DataFrames: lists, page objects, plain objects, CSV."""
+"""Turning decoded answers into DataFrames: rows of JSON objects, plain objects, CSV.
+
+Which answer is which, and a provider's own fixes to its tables, are its dialect's
+business (``vital_connect.dialects``); this module only builds frames.
+"""
 
 from __future__ import annotations
 
-import gzip
 import io
 import warnings
-import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,58 +15,6 @@ from ._errors import APIError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-# Keys under which paginated APIs put a page's rows (DRF: results).
-PAGE_KEYS = ("results", "data", "items", "records")
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def page_rows(payload: Any) -> list[Any] | None:
-    """The rows of a JSON answer: the list itself, or the list inside a page object."""
-    if isinstance(payload, list):
-        return payload
-    if isinstance(payload, dict):
-        for key in PAGE_KEYS:
-            if isinstance(payload.get(key), list):
-                return payload[key]
-    return None
-
-
-def next_link(payload: Any) -> str | None:
-    """The next page's URL of a page object (DRF ``next``, or ``links.next``)."""
-    if not isinstance(payload, dict):
-        return None
-    nxt = payload.get("next")
-    if nxt is None and isinstance(payload.get("links"), dict):
-        nxt = payload["links"].get("next")
-    return nxt if isinstance(nxt, str) and nxt else None
-
-
-def page_urls(first: Any, nxt: str | None, page_len: int) -> list[str]:
-    """The URLs of pages 2..N when the first page lets them be addressed directly: a total
-    ``count`` plus a ``next`` link numbered by ``page`` (DRF) or ``offset`` (limit/offset).
-    Empty when they cannot be known; the caller then follows ``next`` one page at a time."""
-    from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
-
-    count = first.get("count") if isinstance(first, dict) else None
-    if not nxt or not isinstance(count, int) or isinstance(count, bool) or page_len <= 0:
-        return []
-    parts = urlsplit(nxt)
-    query = parse_qs(parts.query, keep_blank_values=True)
-    single = {k: v[-1] for k, v in query.items()}
-    total = -(-count // page_len)
-    if total > 10_000:
-        return []
-    urls = []
-    if single.get("page") == "2":
-        for n in range(2, total + 1):
-            urls.append(urlunsplit(parts._replace(query=urlencode({**single, "page": n}))))
-    elif single.get("offset", "").isdigit() and int(single["offset"]) == page_len:
-        for n in range(1, total):
-            q = urlencode({**single, "offset": n * page_len})
-            urls.append(urlunsplit(parts._replace(query=q)))
-    return urls
-
 
 def records_frame(rows: list[Any]) -> pd.DataFrame:
     """Rows of dicts -> DataFrame, nested objects flattened to dotted columns."""
@@ -141,36 +91,46 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return df.infer_objects()
 
 
-def json_frame(payload: Any) -> pd.DataFrame:
-    """One JSON answer -> DataFrame: list rows, page rows, or a plain object as one row."""
-    rows = page_rows(payload)
-    if rows is not None:
-        return records_frame(rows)
-    if isinstance(payload, dict):
-        return records_frame([payload])
+class FrameBuilder:
+    """Rows arrive page by page; one frame comes out at the end."""
+
+    def __init__(self) -> None:
+        self._frames: list[pd.DataFrame] = []
+        self._rows = 0
+
+    def add(self, rows: list[Any]) -> None:
+        self._rows += len(rows)
+        self._frames.append(records_frame(rows))
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def frame(self) -> pd.DataFrame:
+        frames, self._frames = self._frames, []
+        return concat_frames(frames)
+
+
+def object_frame(payload: Any) -> pd.DataFrame:
+    """A JSON answer that is not a list of rows: a plain object (or a scalar) as one row."""
     return records_frame([payload])
 
 
-def is_csv(content_type: str, content: bytes) -> bool:
-    ct = content_type.split(";")[0].strip().lower()
-    return ct in {"text/csv", "application/csv", "application/gzip", "application/x-gzip"} or (
-        content.startswith(GZIP_MAGIC) and ct in {"", "application/octet-stream"}
-    )
-
-
-def csv_frame(content: bytes) -> pd.DataFrame:
-    """CSV bytes, gzip-compressed or not (VitalDB serves .csv.gz as is), -> DataFrame."""
+def csv_frame(data: bytes, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
+    """CSV bytes (already decompressed) -> DataFrame; a UTF-8 byte-order mark is dropped."""
     import pandas as pd
 
+    if not data.strip():
+        return pd.DataFrame()
     try:
-        if content.startswith(GZIP_MAGIC):
-            content = gzip.decompress(content)
-        if not content.strip():
-            return pd.DataFrame()
-        return pd.read_csv(io.BytesIO(content))
-    except (ValueError, OSError, EOFError, zlib.error) as exc:  # ParserError is a ValueError
+        return pd.read_csv(
+            io.BytesIO(data),
+            encoding="utf-8-sig",
+            na_values=list(na_values) or None,
+            low_memory=False,
+        )
+    except (ValueError, UnicodeDecodeError) as exc:  # ParserError is a ValueError
         raise APIError(
-            f"The answer was announced as CSV but could not be read as CSV ({type(exc).__name__})."
+            f"The answer was taken for CSV but could not be read as CSV ({type(exc).__name__})."
             " Check the path; use s.request(...) to see the raw answer.",
             error_type="invalid_csv",
         ) from None

@@ -1,44 +1,120 @@
-"""HTTP plumbing shared by sessions: retries for idempotent calls, and error mapping."""
+"""HTTP plumbing every session shares: retries, a wall-clock budget per call, bounded bodies.
+
+- GETs are retried on 429/502/503/504 and connection errors (urllib3's ``Retry``), never a
+  POST that may have reached the server (a token, refresh or rotation answer lost in
+  transit must not be asked for twice).
+- Each call has a budget (``Session.deadline``) besides its socket timeouts: a server
+  trickling a byte a second, or answering Retry-After three times, cannot hold a cell
+  much longer than that.
+- Bodies are read with a size limit, decompressed ones too, so a small hostile answer
+  cannot expand into the kernel's whole memory.
+- requests never follows a redirect by itself here: the session follows GET redirects only
+  within the provider's origins, re-checking each hop (see ``_session``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import re
+import time
+import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import DecodeError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as _U3Timeout
 from urllib3.util.retry import Retry
 
-from ._errors import APIError, AuthenticationError, ValidationError, VitalConnectError
+from ._errors import APIError
 from ._redact import redact
 
 RETRY_STATUSES = (429, 502, 503, 504)
 RETRY_AFTER_CAP = 30.0  # seconds: a longer Retry-After is shortened to this, not obeyed
 BACKOFF_FACTOR = 0.25  # seconds: 0.25, 0.5, 1 … between retries, plus jitter
+DEFAULT_DEADLINE = 300.0  # seconds one call may take in all, retries and slow bodies included
+DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB of (decompressed) body per answer
+CHUNK = 1 << 16
+USER_AGENT = "vital-connect/0.2"
 
 
-class _CappedRetry(Retry):
-    """urllib3's Retry, with the server's Retry-After capped so a notebook never hangs."""
+class Clock:
+    """Time as the HTTP layer sees it (a seam: tests replace it to count the sleeps)."""
 
-    def get_retry_after(self, response):  # type: ignore[override]
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+CLOCK = Clock()
+
+# The deadline of the call running in this thread (None outside any call).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "vital_connect_deadline", default=None
+)
+
+
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """The call's wall-clock budget ran out (raised through requests, mapped to APIError)."""
+
+
+@contextlib.contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Run a call within ``seconds`` of wall-clock time (nested budgets keep the earliest)."""
+    end = CLOCK.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(end if outer is None else min(outer, end))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    end = _deadline.get()
+    return None if end is None else end - CLOCK.monotonic()
+
+
+def check_deadline() -> None:
+    left = time_left()
+    if left is not None and left <= 0:
+        raise DeadlineExceeded("the call's time budget ran out")
+
+
+class BudgetedRetry(Retry):
+    """urllib3's Retry with the server's Retry-After capped at ``RETRY_AFTER_CAP``, every
+    wait taken from the call's budget (a wait that would overrun it ends the call)."""
+
+    def sleep(self, response: Any = None) -> None:
+        wait = None
+        if self.respect_retry_after_header and response is not None:
+            wait = self.get_retry_after(response)
+        if wait is None:
+            wait = self.get_backoff_time()
+        wait = max(0.0, min(float(wait), RETRY_AFTER_CAP))
+        left = time_left()
+        if left is not None and wait >= left:
+            raise DeadlineExceeded("waiting to retry would overrun the call's time budget")
+        if wait > 0:
+            CLOCK.sleep(wait)
 
 
 def retrying_adapter(pool_size: int = 10) -> HTTPAdapter:
     """GET/HEAD/OPTIONS retried on 429/502/503/504 and connection errors, with exponential
-    backoff and jitter, honouring Retry-After. POSTs (token, refresh, rotation) are never
-    retried after they may have reached the server: a lost answer must not burn a refresh
-    token or rotate credentials twice."""
-    retry = _CappedRetry(
+    backoff and jitter, honouring Retry-After. POSTs are never retried once they may have
+    reached the server."""
+    retry = BudgetedRetry(
         total=4,
         connect=3,
         read=2,
         status=3,
         other=0,
+        redirect=0,
         backoff_factor=BACKOFF_FACTOR,
         backoff_max=8.0,
         backoff_jitter=0.25,
@@ -51,15 +127,136 @@ def retrying_adapter(pool_size: int = 10) -> HTTPAdapter:
     return HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
 
 
-def decode_json(response: requests.Response) -> Any:
-    """The JSON body, or an APIError that says what came instead."""
+class HttpSession(requests.Session):
+    """A requests session that never follows redirects by itself (the caller decides,
+    hop by hop) and retries only what is safe to retry."""
+
+    def __init__(self, pool_size: int = 16) -> None:
+        super().__init__()
+        adapter = retrying_adapter(pool_size)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self.headers["User-Agent"] = USER_AGENT
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        check_deadline()
+        return super().send(request, **kwargs)
+
+
+# ---------------------------------------------------------------------------- bodies
+
+
+def too_big(what: str, limit: int, url: str = "") -> APIError:
+    return APIError(
+        f"The answer{f' from {redact(url)}' if url else ''} is larger than {limit:,} bytes "
+        f"{what}. If that is expected, raise the session's limit (s.max_bytes = ...).",
+        error_type="too_large",
+        url=redact(url) if url else None,
+    )
+
+
+def read_body(response: requests.Response, limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The whole body, HTTP content coding undone, at most ``limit`` bytes (else APIError);
+    stored on the response so ``.content``/``.json()`` work afterwards."""
+    if response._content_consumed:  # already read (not streamed)
+        content = response.content or b""
+        if len(content) > limit:
+            raise too_big("once decoded", limit, response.url)
+        return content
+    chunks: list[bytes] = []
+    size = 0
     try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
+        for chunk in iter_body(response):
+            size += len(chunk)
+            if size > limit:
+                raise too_big("once decoded", limit, response.url)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    body = b"".join(chunks)
+    response._content = body
+    response._content_consumed = True
+    return body
+
+
+def iter_body(response: requests.Response, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """The body in pieces as they arrive (content coding undone), within the call's budget.
+
+    ``read1`` returns whatever one read of the socket gave, so a server trickling bytes
+    cannot keep one read waiting for a full chunk past the budget."""
+    raw = response.raw
+    while True:
+        check_deadline()
+        try:
+            # urllib3 decodes at most chunk_size bytes per call (no decompression bomb),
+            # and returns b"" only at the end of the body
+            chunk = raw.read1(chunk_size, decode_content=True)
+        except (requests.RequestException, DeadlineExceeded):
+            raise
+        except ReadTimeoutError:
+            raise requests.exceptions.ReadTimeout("the body stopped arriving") from None
+        except DecodeError:
+            raise requests.exceptions.ContentDecodingError("undecodable body") from None
+        except (ProtocolError, OSError) as exc:  # the connection broke mid-body
+            error = requests.exceptions.ChunkedEncodingError(type(exc).__name__)
+            raise error from None
+        if not chunk:
+            return
+        yield chunk
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip(data: bytes, limit: int, what: str = "gzip file") -> bytes:
+    """Decompress a gzip file (VitalDB's ``json.gz``, a ``.csv.gz``) at most ``limit`` bytes."""
+    inflater = zlib.decompressobj(wbits=47)  # gzip or zlib container
+    out: list[bytes] = []
+    size = 0
+    pending = data
+    try:
+        while pending:
+            piece = inflater.decompress(pending, CHUNK)
+            size += len(piece)
+            if size > limit:
+                raise too_big(f"once its {what} is decompressed", limit)
+            out.append(piece)
+            pending = inflater.unconsumed_tail
+            if inflater.eof and inflater.unused_data.startswith(GZIP_MAGIC):
+                pending = inflater.unused_data  # a multi-member gzip file
+                inflater = zlib.decompressobj(wbits=47)
+            elif inflater.eof:
+                break
+    except zlib.error:
+        raise APIError(
+            f"The answer is announced as a {what} but could not be decompressed. Check the "
+            "path; s.request(...) shows the raw answer.",
+            error_type="invalid_gzip",
+        ) from None
+    return b"".join(out)
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON text -> Python, with orjson when it is installed (the ``[fast]`` extra)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - exercised where orjson is absent
+        return json.loads(data)
+    return orjson.loads(data)
+
+
+def decode_json(response: requests.Response, data: bytes | None = None) -> Any:
+    """The JSON body, or an APIError that says what came instead (also for JSON nested
+    too deep to decode, which the decoders refuse rather than overflow the stack)."""
+    body = response.content if data is None else data
+    try:
+        return loads(body)
+    except (ValueError, RecursionError, TypeError):
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
         raise APIError(
             f"{redact(response.url)} answered HTTP {response.status_code} with {kind} that is "
-            f"not valid JSON{_title(response)}. The server may be down or behind a proxy "
+            f"not valid JSON{title_of(body)}. The server may be down or behind a proxy "
             "error page; try again later, or check base_url.",
             status_code=response.status_code,
             error_type="invalid_json",
@@ -67,110 +264,34 @@ def decode_json(response: requests.Response) -> Any:
         ) from None
 
 
-def _title(response: requests.Response) -> str:
-    match = re.search(r"<title>(.*?)</title>", response.text[:2000], re.I | re.S)
-    return f" ({match.group(1).strip()[:80]!r})" if match else ""
+def title_of(body: bytes | None) -> str:
+    text = (body or b"")[:2000].decode("utf-8", "replace")
+    match = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+    return f" ({redact(match.group(1).strip()[:80])!r})" if match else ""
 
 
-def error_details(response: requests.Response) -> tuple[str | None, str, list[dict[str, Any]]]:
-    """(error_type, message, field errors) from any of the shapes our providers use."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    reason = response.reason or "error"
-    if isinstance(body, dict):
-        errs = body.get("errors")
-        if isinstance(errs, list) and errs and isinstance(errs[0], dict):  # vitalera
-            first = errs[0]
-            messages = "; ".join(str(e.get("message", "")) for e in errs if isinstance(e, dict))
-            return first.get("errorType") or first.get("code"), messages or reason, []
-        detail = body.get("detail")
-        if isinstance(detail, list):  # FastAPI / pydantic validation errors
-            fields = []
-            for item in detail:
-                if not isinstance(item, dict):
-                    continue
-                loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query")]
-                fields.append(
-                    {
-                        "field": ".".join(loc) or None,
-                        "message": str(item.get("msg", "")),
-                        "type": item.get("type"),
-                    }
-                )
-            text = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or reason
-            return "validation_error", text, fields
-        if isinstance(detail, str):  # FastAPI HTTPException
-            return None, detail, []
-        if isinstance(body.get("error"), str):  # RFC 6749
-            return body["error"], str(body.get("error_description") or body["error"]), []
-        if isinstance(body.get("error"), dict):
-            inner = body["error"]
-            return inner.get("type") or inner.get("code"), str(inner.get("message", reason)), []
-        if isinstance(body.get("message"), str):
-            return body.get("code") or body.get("type"), body["message"], []
-    return None, f"{response.status_code} {reason}{_title(response)}", []
+# ---------------------------------------------------------------------------- failures
 
 
-_LOGIN_REFUSALS = {"invalid_grant", "invalid_client", "unauthorized_client", "invalid_credentials"}
-
-
-def error_from(
-    response: requests.Response, provider: str, *, login: bool = False, hint: str = ""
-) -> VitalConnectError:
-    """Map an error answer to our error classes, with a message that says what to do."""
-    status = response.status_code
-    error_type, message, fields = error_details(response)
-    url = redact(response.url)
-    message = redact(message).rstrip(". ")
-    where = f"{provider} ({url})"
-    if status == 422:
-        return ValidationError(
-            f"{where} rejected the request's fields: {message}. Fix the fields named and "
-            "try again.",
-            errors=fields,
-            status_code=status,
-            error_type=error_type,
-            url=url,
-        )
-    if login and (status in (401, 403) or (status == 400 and error_type in _LOGIN_REFUSALS)):
-        return AuthenticationError(
-            f"{provider} refused the login: {message}. {hint or 'Check the credentials.'}",
-            status_code=status,
-            error_type=error_type,
-            url=url,
-        )
-    advice = {
-        400: "The request was malformed; check the path and parameters.",
-        401: "The token was refused; log in again with s.login().",
-        403: "This account is not allowed to do this; ask the provider for access.",
-        404: "Check the path: it is relative to base_url.",
-        405: "This endpoint does not take that method.",
-        415: "The endpoint wants another body encoding.",
-        429: "Too many requests: wait a minute and try again.",
-    }.get(status, "The provider has a problem; try again later." if status >= 500 else "")
-    return APIError(
-        f"{where} answered HTTP {status}: {message}. {advice}".strip(),
-        status_code=status,
-        error_type=error_type,
-        url=url,
-    )
-
-
-def network_error(exc: requests.RequestException, provider: str, url: str) -> APIError:
+def network_error(exc: BaseException, provider: str, url: str) -> APIError:
     """A connection failure or timeout, as an APIError that does not leak the URL's secrets."""
     # after urllib3's retries, a read timeout arrives wrapped in a ConnectionError
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     timed_out = isinstance(reason, TimeoutError | _U3Timeout) and not isinstance(
         reason, NewConnectionError  # urllib3 files "connection refused" under timeouts
     )
-    if isinstance(exc, requests.Timeout) or timed_out:
+    if isinstance(exc, DeadlineExceeded):
+        kind, what = "timeout", "did not finish within the call's time budget"
+        advice = "Try again, or allow more time (s.deadline = seconds)."
+    elif isinstance(exc, requests.Timeout) or timed_out:
         kind, what = "timeout", "did not answer in time"
         advice = "Try again, or pass a longer timeout= to connect()."
     elif isinstance(exc, requests.exceptions.SSLError):
         kind, what = "ssl_error", "failed the TLS certificate check"
         advice = "Check base_url, or set REQUESTS_CA_BUNDLE to your organisation's CA bundle."
+    elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        kind, what = "connection_error", "broke off or garbled its answer"
+        advice = "Try again; the server or a proxy on the way may be failing."
     else:
         kind, what = "connection_error", "could not be reached"
         advice = "Check your network and base_url; the server may be down."

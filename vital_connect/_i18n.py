@@ -7,6 +7,8 @@ equal and every Dutch text different from its English one.
 
 from __future__ import annotations
 
+from ._errors import ConfigurationError
+
 EN: dict[str, str] = {
     # headings and pickers
     "title": "Log in to {provider}",
@@ -231,3 +233,27 @@ def clock(seconds: float) -> str:
     """``2:59`` for a countdown (the same in both languages)."""
     whole = max(0, int(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+LANGS = ("en", "nl")
+
+
+def default_lang() -> str:
+    """``nl`` when the locale is Dutch, else ``en``."""
+    import locale
+    import os
+
+    for value in (os.environ.get("LC_ALL"), os.environ.get("LANG"), locale.getlocale()[0]):
+        if value:
+            return "nl" if value.lower().startswith("nl") else "en"
+    return "en"
+
+
+def check_lang(lang: object) -> str:
+    """A language code the panel speaks, from ``None`` (the locale), ``"en"``, ``"NL"``…"""
+    if lang is None:
+        return default_lang()
+    code = str(lang).lower()[:2]
+    if code not in LANGS or len(str(lang)) > 16:
+        raise ConfigurationError(f"lang must be one of {LANGS}, got {lang!r}")
+    return code

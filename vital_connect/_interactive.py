@@ -24,9 +24,11 @@ def can_ask_in_terminal() -> bool:
 
 def ask_in_terminal(session: Session) -> Session:
     """Prompt for what the grant needs; typed values are used once and not kept."""
+    auth = session.auth
+    assert auth is not None
     provider = session.provider
-    grant = session.grant or next(g for g in provider.grants if g != "authorization_code")
-    creds = session._credentials()
+    grant = auth.grant or next(g for g in provider.grants if g != "authorization_code")
+    creds = auth.credentials.resolve()
     if grant == "authorization_code":
         print(f"Open this address, log in to {provider.name}, then paste where you land:")
         print(session.authorization_url())
@@ -38,5 +40,5 @@ def ask_in_terminal(session: Session) -> Session:
             continue
         prompt = f"{provider.name} {LABELS[name]}: "
         given[name] = getpass.getpass(prompt) if name in _credentials.SECRET else input(prompt)
-    session._login(given, remember=False)
+    auth.login(given, remember=False, resolved=creds)
     return session

@@ -4,60 +4,37 @@ An ipywidgets panel that asks only for what the chosen provider and grant need, 
 through a status line (an HTML widget, so it works and tests without a browser), and holds
 no secret: password and secret fields are emptied the instant they are read, and the code
 flow's pasted address too. ``connect()`` in a notebook calls :func:`attach_panel`, which
-shows the panel and, with ``wait=True``, keeps the cell running with the panel live
-(jupyter-ui-poll processes the widget events) until the person logged in or cancelled, so
-"Run All" stops at the login.
+shows the panel and, with ``wait=True``, keeps the cell running with the panel live until
+the person logged in or cancelled, so "Run All" stops at the login (``_waiting``).
 
-VitalDB's code flow: a "Sign in" link with a fresh ``state``; when the redirect address is
-a loopback http address and the kernel runs on the person's machine, a one-shot HTTP server
-on that address catches the redirect and completes the login by itself. A field to paste
-the redirected address always works too (Binder, JupyterHub: the kernel is elsewhere).
+The code flow's part (link, countdown, listener, paste) is ``_panel_code``; the messages
+for errors are ``_panel_words``.
 """
 
 from __future__ import annotations
 
 import html
-import os
-import re
 import threading
-import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import ipywidgets as w
 
 from . import _credentials
-from ._cache import FileCache, NoCache
-from ._connect import check_lang, new_session
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    InsecureTransportError,
-    MissingCredentialsError,
-    StateMismatchError,
-    ValidationError,
-    VitalConnectError,
-)
-from ._i18n import clock, duration, text
-from ._listener import Listener, listen_address
+from ._errors import AuthenticationError, VitalConnectError
+from ._i18n import check_lang, duration, text
+from ._listener import Listener
+from ._options import Options
+from ._panel_code import CodeFlowPart
+from ._panel_words import FIELD_ORDER, explain
 from ._providers import Provider, providers
 from ._redact import redact, register_secret
 from ._session import Session
-from ._transport import Timeout
 from ._waiting import wait_for
 
-__all__ = ["LoginPanel", "attach_panel", "login_panel"]
+__all__ = ["FIELD_ORDER", "LoginPanel", "attach_panel", "login_panel"]
 
 WAIT_TIMEOUT = 600.0  # seconds connect() waits for a person before raising
-CODE_LIFETIME = 180.0  # VitalDB: "The code will expire in 3 minutes" (seed 003)
-
-FIELD_ORDER = ("client_id", "client_secret", "username", "password", "redirect_uri")
-# Field names as providers send them back in a 422, mapped to ours (VitalDB: id / pw).
-SERVER_FIELDS = {"id": "username", "pw": "password"}
 CODE = "authorization_code"
-
-
-# ---------------------------------------------------------------------------- the panel
 
 
 class LoginPanel:
@@ -72,7 +49,7 @@ class LoginPanel:
         self,
         session: Session | None = None,
         *,
-        options: dict[str, Any] | None = None,
+        options: Options | None = None,
         lang: str | None = None,
         listen_timeout: float | None = None,
     ) -> None:
@@ -89,11 +66,7 @@ class LoginPanel:
         self._switching = False
         self._previous: Session | None = None
         self._shown_user: str | None = None
-        self._typed_code_values: list[str] = []
         self._syncing = False
-        self._listener: Listener | None = None
-        self._flow_stop: threading.Event | None = None
-        self._link_made = 0.0
         self._listen_timeout = WAIT_TIMEOUT if listen_timeout is None else listen_timeout
         self._status_text = ""
         self._build()
@@ -131,16 +104,7 @@ class LoginPanel:
         self.cancel_button = w.Button(description=t("cancel"))
         self.logout_button = w.Button(description=t("logout"))
         self.switch_button = w.Button(description=t("switch"))
-        self.complete_button = w.Button(description=t("complete"), button_style="primary")
-        self.signin_link = w.HTML()
-        self.hint = w.HTML()
-        self.countdown = w.Label()
-        self.paste = w.Text(
-            description=t("field_paste"),
-            placeholder=t("paste_placeholder"),
-            style=style,
-            layout=layout,
-        )
+        self.code = CodeFlowPart(self, style, layout)
         self.status = w.HTML()
         self.buttons = w.HBox()
         self.widget = w.VBox()
@@ -170,7 +134,17 @@ class LoginPanel:
         self.cancel_button.on_click(self._on_cancel)
         self.logout_button.on_click(self._on_logout)
         self.switch_button.on_click(self._on_switch)
-        self.complete_button.on_click(self._on_complete)
+
+    # the code flow's widgets, by the names the panel has always had
+    signin_link = property(lambda self: self.code.signin_link)
+    hint = property(lambda self: self.code.hint)
+    countdown = property(lambda self: self.code.countdown)
+    paste = property(lambda self: self.code.paste)
+    complete_button = property(lambda self: self.code.complete_button)
+
+    @property
+    def _listener(self) -> Listener | None:
+        return self.code.listener
 
     def all_widgets(self) -> list[w.Widget]:
         """Every widget of the panel, shown or not (for checks on their state)."""
@@ -185,11 +159,7 @@ class LoginPanel:
             self.cancel_button,
             self.logout_button,
             self.switch_button,
-            self.complete_button,
-            self.signin_link,
-            self.hint,
-            self.countdown,
-            self.paste,
+            *self.code.widgets(),
             self.status,
         ]
 
@@ -231,8 +201,7 @@ class LoginPanel:
     @property
     def authorization_url(self) -> str | None:
         """The address behind the "Sign in" link (code flow), or None."""
-        match = re.search(r'href="([^"]+)"', self.signin_link.value)
-        return html.unescape(match.group(1)) if match else None
+        return self.code.authorization_url
 
     def _set_status(self, message: str, *, error: bool = False) -> None:
         message = redact(message)
@@ -244,13 +213,11 @@ class LoginPanel:
 
     def _render(self) -> None:
         mode = self._mode
-        session = self.session
         rows: list[w.Widget] = [self.title]
         buttons: list[w.Widget] = []
-        label = self._provider_label() if session is not None else ""
-        self.title.value = (
-            f"<b>{html.escape(self._t('title', provider=label) if label else self._t('login'))}</b>"
-        )
+        label = self._provider_label() if self.session is not None else ""
+        heading = self._t("title", provider=label) if label else self._t("login")
+        self.title.value = f"<b>{html.escape(heading)}</b>"
         asking = mode in ("choose", "form", "code")
         if asking and self._options is not None:
             rows.append(self.provider_picker)
@@ -280,6 +247,21 @@ class LoginPanel:
         p = self.session.provider
         return p.title or p.name
 
+    def _explain(self, exc: BaseException) -> str:
+        session = self.session
+        return explain(
+            exc,
+            lang=self.lang,
+            provider=self._provider_label() if session is not None else "",
+            url=session.base_url if session is not None else "",
+            grant=self.grant,
+            env_prefix=session.provider.env_prefix if session is not None else "",
+        )
+
+    def _creds(self) -> _credentials.Credentials:
+        assert self.session is not None and self.session.auth is not None
+        return self.session.auth.credentials.resolve()
+
     def _use_session(self, session: Session) -> None:
         """Show the panel for ``session``: logged in already (cache), or the form."""
         self.session = session
@@ -301,8 +283,7 @@ class LoginPanel:
 
     def _prefill(self) -> None:
         """Non-secret configured values in their fields; secrets never (a placeholder)."""
-        assert self.session is not None
-        creds = self.session._credentials()
+        creds = self._creds()
         for name, widget in self.fields.items():
             if name in _credentials.SECRET:
                 widget.value = ""
@@ -320,12 +301,10 @@ class LoginPanel:
 
     def _enter_grant(self) -> None:
         """The form for the chosen grant; the code flow's link at once when it can."""
-        self._stop_code_flow()
+        self.code.stop()
         self._clear_secrets()  # a hidden field must not keep what was typed for another grant
-        assert self.session is not None
-        creds = self.session._credentials()
-        if self.grant == CODE and creds.has(*_credentials.NEEDS[CODE]):
-            self._start_code_flow()
+        if self.grant == CODE and self._creds().has(*_credentials.NEEDS[CODE]):
+            self.code.start()
             return
         self._mode = "form"
         self._set_status(self._t("status_fill_code" if self.grant == CODE else "status_fill"))
@@ -335,16 +314,16 @@ class LoginPanel:
         if self._syncing or not change["new"]:
             return
         with self._lock:
-            self._stop_code_flow()
+            self.code.stop()
             try:
-                session = _new_session(change["new"], **(self._options or {}))
+                session = Session.open(change["new"], self._options or Options())
             except VitalConnectError as exc:
                 self._mode = "choose"
                 self._set_status(self._explain(exc), error=True)
                 self._render()
                 return
-            if not self._switching:
-                session._adopt_cached()
+            if not self._switching and session.auth is not None:
+                session.auth.adopt_cached()
             self._use_session(session)
 
     def _on_grant(self, change: dict[str, Any]) -> None:
@@ -358,7 +337,7 @@ class LoginPanel:
     def _on_login(self, _button: w.Button | None = None) -> None:
         with self._lock:
             session, grant = self.session, self.grant
-            if session is None or grant is None:
+            if session is None or session.auth is None or grant is None:
                 return
             needed = _credentials.NEEDS[grant]
             typed = {n: self.fields[n].value for n in needed}
@@ -366,24 +345,23 @@ class LoginPanel:
             register_secret(*(typed[n] for n in needed if n in _credentials.SECRET))
             values = {n: (v if n in _credentials.SECRET else v.strip()) for n, v in typed.items()}
             typed.clear()
-            creds = session._credentials()
+            creds = self._creds()
             missing = [n for n, v in values.items() if not v and not creds.get(n)]
             if missing:
                 labels = self._t("and").join(self._t(f"field_{n}") for n in missing)
                 self._set_status(self._t("err_missing", fields=labels), error=True)
                 return
             if grant == CODE:
-                self._keep_code_flow_values(values)
-                self._start_code_flow()
+                self.code.keep_typed(values)
+                self.code.start()
                 return
             typed_user = values.get("username") if grant == "password" else None
             self.login_button.disabled = True
             self._set_status(self._t("busy"))
             try:
                 # Typed values are used once and not kept (the API's renewal rule).
-                session._login(
-                    {"grant": grant, **{k: v for k, v in values.items() if v}}, remember=False
-                )
+                given = {"grant": grant, **{k: v for k, v in values.items() if v}}
+                session.auth.login(given, remember=False, resolved=creds)
             except Exception as exc:  # shown in words, never as a traceback
                 self._set_status(self._explain(exc), error=True)
                 return
@@ -393,24 +371,9 @@ class LoginPanel:
             self._shown_user = typed_user or None
             self._show_logged_in()
 
-    def _keep_code_flow_values(self, values: dict[str, str]) -> None:
-        # complete_login() reads the session's credentials, so values typed for the code
-        # flow are held like arguments (memory only) until the login completes, then dropped.
-        assert self.session is not None
-        for name, value in values.items():
-            if value:
-                self.session._explicit[name] = value
-                self._typed_code_values.append(name)
-
-    def _drop_code_flow_values(self) -> None:
-        if self.session is not None:
-            for name in self._typed_code_values:
-                self.session._explicit.pop(name, None)
-        self._typed_code_values = []
-
     def _show_logged_in(self) -> None:
-        self._stop_code_flow()
-        self._drop_code_flow_values()
+        self.code.stop()
+        self.code.drop_typed()
         self._switching = False
         self._previous = None
         self._mode = "done"
@@ -478,8 +441,8 @@ class LoginPanel:
 
     def _on_cancel(self, _button: w.Button | None = None) -> None:
         with self._lock:
-            self._stop_code_flow()
-            self._drop_code_flow_values()
+            self.code.stop()
+            self.code.drop_typed()
             self._clear_secrets()
             if self._switching and self._previous is not None:
                 self._switching = False
@@ -492,8 +455,8 @@ class LoginPanel:
         with self._lock:
             if self.outcome == "logged_in":
                 return
-            self._stop_code_flow()
-            self._drop_code_flow_values()
+            self.code.stop()
+            self.code.drop_typed()
             self.outcome = outcome
             self._mode = "stopped"
             self._set_status(message, error=outcome == "timed_out")
@@ -503,210 +466,16 @@ class LoginPanel:
     def close(self) -> None:
         """Stop any listener and countdown, and close every widget."""
         with self._lock:
-            self._stop_code_flow()
-            self._drop_code_flow_values()
+            self.code.stop()
+            self.code.drop_typed()
         for widget in self.all_widgets():
             widget.close()
-
-    # ------------------------------------------------------------------ the code flow
-
-    def _start_code_flow(self) -> None:
-        """A fresh link (new state), a listener where one can work, and the countdown."""
-        self._stop_code_flow()
-        session = self.session
-        assert session is not None
-        try:
-            self._new_link()
-        except VitalConnectError as exc:
-            self._mode = "form"
-            self._set_status(self._explain(exc), error=True)
-            self._render()
-            return
-        redirect_uri = session._credentials().get("redirect_uri") or ""
-        target = listen_address(redirect_uri)
-        hint = self._t("hint_paste")
-        if target is not None:
-            host, port, path, proxied = target
-            try:
-                self._listener = Listener(
-                    host,
-                    port,
-                    path,
-                    self._on_redirect,
-                    self._listen_timeout,
-                    page_title=self._t("page_title"),
-                )
-            except OSError as exc:
-                where = f"{host}:{port}"
-                reason = exc.strerror or type(exc).__name__
-                hint = self._t("listen_failed", address=where, reason=reason) + " " + hint
-            else:
-                hint = self._t("hint_listening")
-                if proxied:
-                    hint += " " + self._t("hint_proxy", path=urlsplit(redirect_uri).path)
-        self.hint.value = f"<small>{html.escape(hint)}</small>"
-        stop = threading.Event()
-        self._flow_stop = stop
-        threading.Thread(
-            target=self._tick, args=(stop,), name="vital-connect-countdown", daemon=True
-        ).start()
-        self._mode = "code"
-        self._set_status(self._t("status_signin"))
-        self._render()
-
-    def _new_link(self) -> None:
-        assert self.session is not None
-        url = self.session.authorization_url()
-        label = self._t("signin", provider=self._provider_label())
-        self.signin_link.value = (
-            f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener" '
-            f'class="vc-signin" style="font-weight:bold">{html.escape(label)}</a>'
-        )
-        self._link_made = time.monotonic()
-        self.countdown.value = self._t("countdown", left=clock(CODE_LIFETIME))
-
-    def _tick(self, stop: threading.Event) -> None:
-        """Update the countdown each second; at zero, a new link with a fresh state."""
-        deadline = time.monotonic() + self._listen_timeout
-        while not stop.wait(1.0):
-            with self._lock:
-                if stop.is_set():
-                    return
-                if time.monotonic() > deadline:  # an abandoned panel: stop ticking
-                    self.countdown.value = ""
-                    return
-                left = CODE_LIFETIME - (time.monotonic() - self._link_made)
-                if left <= 0:
-                    try:
-                        self._new_link()
-                    except VitalConnectError:
-                        return
-                    self._set_status(self._t("link_renewed"))
-                    continue
-                self.countdown.value = self._t("countdown", left=clock(left))
-
-    def _stop_code_flow(self) -> None:
-        if self._flow_stop is not None:
-            self._flow_stop.set()
-            self._flow_stop = None
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
-        self.signin_link.value = ""  # the link's state is single use: don't leave it about
-        self.countdown.value = ""
-
-    def _on_complete(self, _button: w.Button | None = None) -> None:
-        url = self.paste.value.strip()
-        self.paste.value = ""  # it carries the code: cleared the instant it is read
-        with self._lock:
-            if not url:
-                self._set_status(self._t("err_paste_empty"), error=True)
-                return
-            query = parse_qs(urlsplit(url).query) or parse_qs(urlsplit(url).fragment)
-            if "code" not in query and "error" not in query:
-                # Checked here, before complete_login() would use up the link's state.
-                self._set_status(self._t("err_no_code"), error=True)
-                return
-            self._complete(url)
-
-    def _on_redirect(self, url: str) -> tuple[bool, str]:
-        """Called by the one-shot server with the address the browser was sent to."""
-        with self._lock:
-            ok = self._complete(url)
-            if ok:
-                return True, self._t("page_ok", provider=self._provider_label())
-            return False, self._t("page_failed", reason=self._status_text)
-
-    def _complete(self, url: str) -> bool:
-        assert self.session is not None
-        self._set_status(self._t("busy"))
-        try:
-            self.session.complete_login(url)
-        except Exception as exc:
-            message = self._explain(exc)
-            try:  # the state is used up either way: offer a fresh link
-                self._new_link()
-            except VitalConnectError:
-                pass
-            self._set_status(message, error=True)
-            return False
-        self._shown_user = None
-        self._show_logged_in()
-        return True
-
-    # ------------------------------------------------------------------ errors in words
-
-    def _field_label(self, name: str | None) -> str:
-        name = SERVER_FIELDS.get(name or "", name or "")
-        return self._t(f"field_{name}") if f"field_{name}" in _FIELD_KEYS else name
-
-    def _explain(self, exc: BaseException) -> str:
-        """A message for the status line: what happened, in plain words, no secret."""
-        t = self._t
-        provider = self._provider_label() if self.session is not None else ""
-        url = self.session.base_url if self.session is not None else ""
-        if isinstance(exc, ValidationError):
-            fields = [
-                self._field_label(e.get("field"))
-                + (f" ({e['message']})" if e.get("message") else "")
-                for e in exc.errors
-                if e.get("field")
-            ]
-            if fields:
-                return t("err_fields", provider=provider, fields="; ".join(fields))
-            return t("err_fields_unknown", provider=provider)
-        if isinstance(exc, StateMismatchError):
-            return t("err_state")
-        if isinstance(exc, AuthenticationError):
-            key = {"password": "err_wrong_password", "client_credentials": "err_wrong_client"}
-            return t(key.get(self.grant or "", "err_refused"), provider=provider)
-        if isinstance(exc, MissingCredentialsError):
-            prefix = self.session.provider.env_prefix if self.session is not None else ""
-            names = [v.removeprefix(prefix).lower() for v in exc.variables]
-            labels = t("and").join(self._field_label(n) for n in names) or "?"
-            return t("err_missing", fields=labels)
-        if isinstance(exc, InsecureTransportError):
-            return t("err_insecure", url=url)
-        if isinstance(exc, APIError):
-            if exc.error_type == "connection_error":
-                return t("err_down", provider=provider, url=url)
-            if exc.error_type == "timeout":
-                return t("err_timeout", provider=provider)
-            if exc.status_code:
-                return t("err_server", provider=provider, status=exc.status_code)
-            return t("err_other", detail=redact(exc.message))
-        if isinstance(exc, VitalConnectError):
-            return t("err_other", detail=redact(str(exc)))
-        return t("err_unexpected", kind=type(exc).__name__)
-
-
-_FIELD_KEYS = frozenset(f"field_{n}" for n in FIELD_ORDER)
 
 
 # ---------------------------------------------------------------------------- public API
 
 
-def _new_session(provider: str | Provider, **options: Any) -> Session:
-    # the panel logs in when the person clicks: a session configured as connect() does it
-    return new_session(provider, **options)
-
-
-def login_panel(
-    provider: str | Provider | None = None,
-    *,
-    base_url: str | None = None,
-    grant: str | None = None,
-    client_id: str | None = None,
-    client_secret: str | None = None,
-    application_id: str | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    redirect_uri: str | None = None,
-    env_file: str | os.PathLike[str] | None = None,
-    cache: bool | FileCache | NoCache = True,
-    timeout: Timeout | None = None,
-    lang: str | None = None,
-) -> LoginPanel:
+def login_panel(provider: str | Provider | None = None, **options: Any) -> LoginPanel:
     """The login panel, to show in a notebook; ``.session`` is the session it logs in.
 
     With no ``provider`` it starts with a provider picker. The options are those of
@@ -717,31 +486,19 @@ def login_panel(
         >>> panel
         <vital_connect.LoginPanel vidaplus grant='password' waiting for a login>
     """
-    options: dict[str, Any] = {
-        "base_url": base_url,
-        "grant": grant,
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "application_id": application_id,
-        "username": username,
-        "password": password,
-        "redirect_uri": redirect_uri,
-        "env_file": env_file,
-        "cache": cache,
-        "timeout": timeout,
-        "lang": check_lang(lang),
-    }
+    opts = Options.of(**options)
     if provider is None:
-        return LoginPanel(options=options, lang=options["lang"])
-    session = _new_session(provider, **options)
-    session._adopt_cached()
+        return LoginPanel(options=opts, lang=opts.lang)
+    session = Session.open(provider, opts)
+    if session.auth is not None:
+        session.auth.adopt_cached()
     return LoginPanel(session)
 
 
 def attach_panel(session: Session, *, wait: bool = True, timeout: float | None = None) -> Session:
     """Show the panel for ``session``; with ``wait``, return only once it is logged in.
 
-    While waiting, the kernel keeps processing widget events (jupyter-ui-poll), so the
+    While waiting, the kernel keeps processing widget events (``_waiting``), so the
     panel stays live and the cells after this one wait. Cancel, or nobody logging in within
     ``timeout`` seconds (default :data:`WAIT_TIMEOUT`), raises AuthenticationError.
     """

@@ -1,43 +1,39 @@
 """Providers are data: one frozen dataclass each, in a registry.
 
-Where a provider departs from RFC 6749 it names one small adapter (see ``_compliance``);
-adding a provider touches this one place, or one ``register_provider`` call.
+Where a provider departs from RFC 6749 it names a dialect (``vital_connect.dialects``),
+the one module that holds all of its quirks; adding a provider touches that module and
+one registry entry here, or a single ``register_provider`` call with data alone.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from ._errors import ConfigurationError, UnknownProviderError
+from .dialects import Dialect, rfc6749, vidaplus, vitaldb, vitalera
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    from requests_oauthlib import OAuth2Session
 
 Grant = Literal["client_credentials", "password", "authorization_code"]
 GRANTS: tuple[str, ...] = ("client_credentials", "password", "authorization_code")
-
-# How a provider renews an access token:
-#   "refresh_token": RFC 6749 section 6 (grant_type=refresh_token, form body)
-#   "bearer_json":   vitalera: Bearer header + JSON {"refresh_token"} (its docs)
-#   "bearer":        vidaplus: the still-valid token authenticates a refresh endpoint
-RefreshStyle = Literal["refresh_token", "bearer_json", "bearer"]
+ENDPOINTS = ("token_path", "refresh_path", "validate_path", "userinfo_path", "login_path",
+             "rotate_path")  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Provider:
     """A health-data API: where it lives, which grants it offers, how it speaks.
 
-    Register your own from data alone::
+    Register your own from data alone (it then speaks plain RFC 6749), or with a dialect::
 
         >>> import vital_connect as vc
         >>> p = vc.Provider(name="acme", base_url="https://api.acme.test",
         ...                 grants=("client_credentials",), token_path="/oauth/token")
-        >>> p.env_prefix
-        'ACME_'
+        >>> p.env_prefix, p.dialect.name
+        ('ACME_', 'rfc6749')
     """
 
     name: str
@@ -48,51 +44,52 @@ class Provider:
     api_url: str | None = None  # where data paths live, when not at base_url
     origins: tuple[str, ...] = ()  # further origins the token may be sent to
     refresh_path: str | None = None
-    refresh_style: RefreshStyle = "refresh_token"
     validate_path: str | None = None
     userinfo_path: str | None = None
-    userinfo_token_in_query: bool = False
     login_path: str | None = None  # the authorization (login page) endpoint
     rotate_path: str | None = None
-    token_body: Literal["form", "json"] = "form"
-    adapter: Callable[[OAuth2Session], OAuth2Session] | None = field(default=None, repr=False)
+    dialect: Dialect = field(default=rfc6749.RFC6749, repr=False, compare=False)
     docs_url: str = ""
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+        name = self.name
+        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigurationError(f"Provider name must be letters, digits, - or _: {name!r}")
+        object.__setattr__(self, "name", name.lower())
+        grants = self.grants
+        bad = [g for g in grants if g not in GRANTS] if isinstance(grants, tuple) else [grants]
+        if not grants or bad:
             raise ConfigurationError(
-                f"Provider name must be letters, digits, - or _: {self.name!r}"
+                f"Provider {name!r}: grants must be a non-empty tuple of {GRANTS}, got {grants!r}"
             )
-        object.__setattr__(self, "name", self.name.lower())
-        bad = [g for g in self.grants if g not in GRANTS]
-        if not self.grants or bad:
+        for attr in ("base_url", "token_path", "title", "docs_url"):
+            if not isinstance(getattr(self, attr), str):
+                raise ConfigurationError(f"Provider {name!r}: {attr} must be a string.")
+        for attr in (*ENDPOINTS, "api_url"):
+            value = getattr(self, attr)
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(f"Provider {name!r}: {attr} must be a string or None.")
+        if not isinstance(self.dialect, Dialect):
             raise ConfigurationError(
-                f"Provider {self.name!r}: grants must be a non-empty tuple of {GRANTS}, "
-                f"got {self.grants!r}"
+                f"Provider {name!r}: dialect must be a vital_connect.dialects.Dialect."
             )
-        if "authorization_code" in self.grants and not self.login_path:
-            raise ConfigurationError(f"Provider {self.name!r}: the code flow needs a login_path")
+        if "authorization_code" in grants and not self.login_path:
+            raise ConfigurationError(f"Provider {name!r}: the code flow needs a login_path")
 
     @property
     def env_prefix(self) -> str:
         """Environment variable prefix: the name upper-cased, e.g. ``VITALERA_``."""
         return self.name.upper().replace("-", "_") + "_"
 
+    @property
+    def endpoint_paths(self) -> frozenset[str]:
+        """The OAuth endpoints' paths (token, refresh, validate, userinfo, login, rotate)."""
+        return frozenset(p for p in (getattr(self, a) for a in ENDPOINTS) if p)
+
     def with_base_url(self, base_url: str) -> Provider:
-        """The same provider at another deployment (staging, the sandbox)."""
+        """The same provider at another deployment (staging, the sandbox): every path,
+        login and data, is served from that one base URL."""
         return replace(self, base_url=base_url.rstrip("/"), api_url=None)
-
-
-def _vitalera_adapter(session: OAuth2Session) -> OAuth2Session:
-    from ._compliance import vitalera_compliance_fix
-
-    return vitalera_compliance_fix(session)
-
-
-def _vitaldb_adapter(session: OAuth2Session) -> OAuth2Session:
-    from ._compliance import vitaldb_compliance_fix
-
-    return vitaldb_compliance_fix(session)
 
 
 VITALERA = Provider(
@@ -102,12 +99,10 @@ VITALERA = Provider(
     grants=("client_credentials", "password"),
     token_path="/api/auth/tokens/",
     refresh_path="/api/auth/tokens/refresh/",
-    refresh_style="bearer_json",
     validate_path="/api/auth/tokens/validate/",
     rotate_path="/api/applications/rotate_credentials/",
-    token_body="json",
-    adapter=_vitalera_adapter,
-    docs_url="https://docs.vitalera.io",
+    dialect=vitalera.VITALERA,
+    docs_url="https://docs-v2.vitalera.io",
 )
 
 VIDAPLUS = Provider(
@@ -116,25 +111,20 @@ VIDAPLUS = Provider(
     base_url="https://api.vidaplus.com",
     grants=("password",),
     token_path="/auth/token/",
-    # The docs name a "Refresh Token endpoint" used before expiry but give no shape; the
-    # sandbox documents the choice (POST, Bearer header, no body), which we follow.
-    refresh_path="/auth/refresh/",
-    refresh_style="bearer",
-    userinfo_path="/users/me/",
+    refresh_path="/auth/token/refresh_token",
+    dialect=vidaplus.VIDAPLUS,
 )
 
 VITALDB = Provider(
     name="vitaldb",
     title="VitalDB",
     base_url="https://vitaldb.net",
-    # The open dataset lives on its own host in production.
-    api_url="https://api.vitaldb.net",
+    api_url="https://api.vitaldb.net",  # the open dataset's own host
     grants=("authorization_code", "password"),
     token_path="/oauth2/token",
     login_path="/oauth2/login",
     userinfo_path="/oauth2/userinfo",
-    userinfo_token_in_query=True,  # VitalDB docs: userinfo?access_token=...
-    adapter=_vitaldb_adapter,
+    dialect=vitaldb.VITALDB,
     docs_url="https://vitaldb.net/docs/?documentId=1tRDsnY_dn3xWv3PnBFBgn9jtPwmzBVWz0pVmbDYa6OE",
 )
 
@@ -160,21 +150,25 @@ def register_provider(provider: Provider) -> Provider:
     return provider
 
 
+def known_names() -> list[str]:
+    with _registry_lock:
+        return sorted(_registry)
+
+
 def get_provider(name_or_provider: str | Provider) -> Provider:
     """Look a provider up by name (case-insensitive), or pass a Provider through."""
     if isinstance(name_or_provider, Provider):
         return name_or_provider
+    known = known_names()
     if not isinstance(name_or_provider, str):
         raise UnknownProviderError(
             f"provider must be a name or a vital_connect.Provider, got {name_or_provider!r}. "
-            f"Known providers: {', '.join(sorted(_registry))}.",
-            known=sorted(_registry),
+            f"Known providers: {', '.join(known)}.",
+            known=known,
         )
-    key = name_or_provider.strip().lower()
     with _registry_lock:
-        provider = _registry.get(key)
+        provider = _registry.get(name_or_provider.strip().lower())
     if provider is None:
-        known = sorted(_registry)
         raise UnknownProviderError(
             f"Unknown provider {name_or_provider!r}. Known providers: {', '.join(known)}. "
             "Add your own with vc.register_provider(vc.Provider(...)).",
@@ -205,6 +199,7 @@ def providers() -> pd.DataFrame:
                 "token_url": p.base_url + p.token_path,
                 "refresh_url": p.base_url + p.refresh_path if p.refresh_path else None,
                 "login_url": p.base_url + p.login_path if p.login_path else None,
+                "dialect": p.dialect.name,
             }
             for p in sorted(rows, key=lambda p: p.name)
         ]

@@ -1,70 +1,54 @@
-"""Session: one logged-in connection to a provider, over one requests-oauthlib OAuth2Session.
+"""Session: what a researcher holds — send requests, follow the provider's pages, get frames.
 
-requests-oauthlib builds and parses the token requests (with the provider's compliance
-hooks); this class adds what it lacks: status checks on token answers, expiry with a
-leeway, one renewal under a lock however many threads notice it, replay after a 401,
-timeouts on every call, origin pinning and the token cache.
+The token's life is the session's ``auth`` (``_auth.TokenAuth``); where paths go is its
+router (``_routing``); how this provider speaks is its dialect (``vital_connect.dialects``).
+The session itself only sends, follows safe redirects, and turns answers into frames.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
-import secrets
-import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from oauthlib.oauth2 import (
-    BackendApplicationClient,
-    LegacyApplicationClient,
-    OAuth2Error,
-    WebApplicationClient,
-)
-from requests_oauthlib import OAuth2Session
 
-from . import _credentials
-from ._cache import FileCache, NoCache, cache_key
-from ._envfile import save_rotated
+from ._auth import TokenAuth
+from ._cache import make_cache
+from ._credentials import CredentialStore, infer_grant
 from ._errors import (
     APIError,
-    AuthenticationError,
-    ConfigurationError,
-    InsecureTransportError,
     MissingCredentialsError,
     NotSupportedError,
-    StateMismatchError,
-    TokenExpiredError,
-    VitalConnectError,
 )
-from ._frames import (
-    concat_frames,
-    csv_frame,
-    is_csv,
-    json_frame,
-    next_link,
-    page_rows,
-    page_urls,
-    records_frame,
-    stamp,
+from ._frames import FrameBuilder, object_frame, stamp
+from ._grants import TokenEndpoint
+from ._http import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
+    HttpSession,
+    budget,
+    network_error,
+    read_body,
 )
-from ._http import decode_json, error_details, error_from, network_error, retrying_adapter
-from ._providers import Provider
+from ._paging import DEFAULT_MAX_PAGES, Pull, Request, page_rows
+from ._providers import Provider, get_provider
 from ._redact import install_log_filter, redact, register_secret
-from ._token import Token
-from ._transport import Timeout, check_transport, normalize_timeout, oauthlib_allows, origin
+from ._routing import Router
+from ._transport import check_destination, normalize_timeout
+from .dialects import Json
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from ._options import Options
+    from ._token import Token
+
 install_log_filter()
 
-LOGIN_FIELDS = frozenset(_credentials.FIELDS) - {"base_url"}
 
-
-class SecretDict(dict):
+class SecretDict(dict[str, Any]):
     """A dict whose repr masks secret values (rotated credentials shown in a notebook)."""
 
     def __repr__(self) -> str:
@@ -80,78 +64,86 @@ class Session:
     <vital_connect.Session vitaldb anonymous base_url='https://vitaldb.net'>
     """
 
-    def __init__(
-        self,
-        provider: Provider,
-        *,
-        credentials: _credentials.Credentials,
-        grant: str | None,
-        explicit: dict[str, str],
-        env_file: str | os.PathLike[str] | None = None,
-        cache: FileCache | NoCache | None = None,
-        timeout: Timeout | None = None,
-        anonymous: bool = False,
-        lang: str = "en",
-    ) -> None:
+    def __init__(self, provider: Provider, options: Options, store: CredentialStore) -> None:
         self.provider = provider
-        self.base_url = (credentials.get("base_url") or provider.base_url).rstrip("/")
-        check_transport(self.base_url)
-        custom = self.base_url != provider.base_url.rstrip("/")
-        self.api_url = self.base_url if custom else (provider.api_url or self.base_url)
-        self.api_url = self.api_url.rstrip("/")
-        self._origins = {origin(self.base_url), origin(self.api_url)} | {
-            origin(o) for o in provider.origins
-        }
-        self.grant = grant
-        self.anonymous = anonymous
-        self.lang = lang
-        self.timeout = normalize_timeout(timeout)
-        self._explicit = dict(explicit)  # given as arguments: kept in memory only
-        self._rotated: dict[str, str] = {}
-        self._env_file = env_file
-        self._cache = cache or NoCache()
-        self._token: Token | None = None
-        self._state: str | None = None
-        self._typed_user: str | None = None
-        self._lock = threading.RLock()
-        self.renewals = 0  # how many times a token was renewed (for tests and benchmarks)
-        # Pages a paginated get() may fetch at once when their addresses are known (a count
-        # plus page numbers or offsets); 1 fetches them one by one, following `next`.
-        self.page_workers = 8
-        register_secret(*(credentials.get(k) for k in _credentials.SECRET))
+        self.dialect = provider.dialect
+        self.options = options
+        creds = store.resolve()
+        self._router = Router(provider, creds.get("base_url"))
+        self.base_url = self._router.base_url
+        self.api_url = self._router.api_url
+        self.anonymous = options.anonymous
+        self.lang: str = options.lang or "en"
+        self.timeout: tuple[float, float] = options.timeout
+        self.deadline = DEFAULT_DEADLINE  # seconds one call may take in all
+        self.max_bytes = DEFAULT_MAX_BYTES  # of one (decompressed) answer
+        self.max_pages = DEFAULT_MAX_PAGES  # of one pull
+        # Pages a pull fetches at once when their addresses are known: None chooses from
+        # the first page's latency (1 on a fast network); 1 fetches them one by one.
+        self.page_workers: int | None = None
+        self._http = HttpSession()
+        self._creds = creds  # as read at connect(): used once, for the first login
+        grant = options.grant
+        if grant is not None and grant not in provider.grants:
+            raise NotSupportedError(
+                f"{provider.name} has no {grant!r} grant; it offers: {', '.join(provider.grants)}."
+            )
+        self.auth: TokenAuth | None = None
+        if not self.anonymous:
+            endpoint = TokenEndpoint(provider, self.base_url, self._router.origins, self._timeout)
+            self.auth = TokenAuth(
+                provider,
+                endpoint,
+                store,
+                make_cache(options.cache),
+                grant=grant or infer_grant(provider, creds),
+                user=creds.user(),
+                placement=self._router.placement,
+            )
+        register_secret(creds.get("password"), creds.get("client_secret"))
 
-        self._oauth = OAuth2Session(client=self._client_for(grant, credentials))
-        adapter = retrying_adapter(pool_size=16)
-        self._oauth.mount("https://", adapter)
-        self._oauth.mount("http://", adapter)
-        self._oauth.headers["User-Agent"] = "vital-connect/0.1"
-        if provider.adapter:
-            provider.adapter(self._oauth)
-        self._oauth.register_compliance_hook("access_token_response", self._check_token_answer)
-        self._oauth.register_compliance_hook("refresh_token_response", self._check_token_answer)
+    @classmethod
+    def open(cls, provider: str | Provider, options: Options) -> Session:
+        """A session configured from ``options``, credentials read once, not logged in."""
+        p = get_provider(provider)
+        store = CredentialStore(p, options.given(), options.env_file)
+        return cls(p, options, store)
 
-    # ------------------------------------------------------------------ public state
+    def _timeout(self) -> tuple[float, float]:
+        return self.timeout
+
+    # ------------------------------------------------------------------ state
 
     @property
     def token(self) -> Token | None:
         """The current token, or None before login / after logout."""
-        return self._token
+        return self.auth.token if self.auth else None
 
     @property
     def is_authenticated(self) -> bool:
         """A token is held and not known to be expired."""
-        tok = self._token
+        tok = self.token
         return tok is not None and not tok.is_expired(leeway=0)
 
     @property
-    def user(self) -> str | None:
-        """Who the session logs in as: the username, else the client id (also when typed
-        into the panel, though the secret that went with it is not kept)."""
-        return self._configured_user() or self._typed_user
+    def grant(self) -> str | None:
+        return self.auth.grant if self.auth else None
 
-    def _configured_user(self) -> str | None:
-        creds = self._credentials()
-        return creds.get("username") or creds.get("client_id")
+    @property
+    def renewals(self) -> int:
+        return self.auth.renewals if self.auth else 0
+
+    @property
+    def user(self) -> str | None:
+        """Who the session logs in as: the configured username or client id, else the one
+        typed into the panel (the secret that went with it is not kept)."""
+        if self.auth is None:
+            return None
+        return self.auth.configured_user or self.auth.typed_user
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL ``path`` goes to (checked as a request would be)."""
+        return self._router.url(path)
 
     def __repr__(self) -> str:
         if self.anonymous:
@@ -159,7 +151,7 @@ class Session:
                 f"<vital_connect.Session {self.provider.name} anonymous "
                 f"base_url={self.base_url!r}>"
             )
-        tok = self._token
+        tok = self.token
         state = "logged out"
         if tok is not None:
             expires = tok.expires_at.isoformat(timespec="seconds") if tok.expires_at else "?"
@@ -169,129 +161,20 @@ class Session:
             f"user={self.user!r} {state} base_url={self.base_url!r}>"
         )
 
-    # ------------------------------------------------------------------ credentials
+    def _repr_html_(self) -> str:
+        from ._views import session_html
 
-    def _credentials(self) -> _credentials.Credentials:
-        """Current credentials: rotated > arguments > environment > .env (read again now,
-        so a person who fixed their .env does not have to restart the kernel)."""
-        try:
-            fresh = _credentials.resolve(self.provider, {}, self._env_file)
-        except MissingCredentialsError:
-            fresh = _credentials.Credentials()
-        merged = _credentials.Credentials(env_file=fresh.env_file)
-        for name in _credentials.FIELDS:
-            for source, values in (
-                ("rotated", self._rotated),
-                ("argument", self._explicit),
-                (fresh.sources.get(name, ""), fresh.values),
-            ):
-                if values.get(name):
-                    merged.values[name] = values[name]
-                    merged.sources[name] = source
-                    break
-        return merged
+        return session_html(self)
 
-    def _client_for(self, grant: str | None, creds: _credentials.Credentials):
-        client_id = creds.get("client_id")
-        if grant == "client_credentials":
-            return BackendApplicationClient(client_id=client_id)
-        if grant == "password":
-            return LegacyApplicationClient(client_id=client_id or "")
-        return WebApplicationClient(client_id=client_id)
+    # ------------------------------------------------------------------ logging in
 
-    def _cache_key(self) -> str:
-        # configured credentials only: a kernel restarted with the same configuration (or
-        # none, after a panel login) finds the token again
-        return cache_key(self.provider.name, self.base_url, self._configured_user() or "")
-
-    # ------------------------------------------------------------------ token handling
-
-    def _check_token_answer(self, response: requests.Response) -> requests.Response:
-        # requests-oauthlib never looks at the status of a token answer: a 401 would surface
-        # as "Missing access token parameter". Map it to our errors first.
-        if response.status_code >= 400:
-            raise error_from(
-                response, self.provider.name, login=True, hint=self._login_hint(self.grant)
+    def _auth(self) -> TokenAuth:
+        if self.auth is None:
+            raise NotSupportedError(
+                "This session is anonymous (the open dataset): connect without "
+                "anonymous=True to log in."
             )
-        data = decode_json(response)
-        if not isinstance(data, dict) or not data.get("access_token"):
-            raise APIError(
-                f"{self.provider.name}'s token endpoint answered without an access_token. "
-                "Check base_url: it may point at the wrong server.",
-                status_code=response.status_code,
-                error_type="missing_token",
-                url=redact(response.url),
-            )
-        register_secret(
-            data.get("access_token"), data.get("refresh_token"), data.get("id_token")
-        )
-        return response
-
-    def _login_hint(self, grant: str | None) -> str:
-        if grant == "authorization_code":
-            env = " and ".join(
-                _credentials.env_name(self.provider, n) for n in ("client_id", "client_secret")
-            )
-            return (
-                "A code lives a few minutes and works once: start again with "
-                f"s.authorization_url(). If it keeps failing, check {env}."
-            )
-        names = _credentials.NEEDS.get(grant or "", ())
-        if not names:
-            return "Check the credentials."
-        env = " and ".join(_credentials.env_name(self.provider, n) for n in names)
-        return f"Check {env} (or the values passed to connect() / typed in the panel)."
-
-    def _set_token(self, token: Token, *, save: bool = True) -> None:
-        register_secret(token.access_token, token.refresh_token, token.id_token)
-        with self._lock:
-            self._token = token
-            self._oauth.token = token.oauthlib_dict()
-            # oauthlib only overwrites its expiry when the new token carries one: a token
-            # without expiry would inherit the old deadline and fail at once. Reset it.
-            self._oauth._client._expires_at = (
-                round(token.expires_at.timestamp()) if token.expires_at else None
-            )
-        if save:
-            self._cache.save(self._cache_key(), token)
-
-    def _fetch(self, grant: str, creds: _credentials.Credentials, code: str | None = None) -> Token:
-        """Run a grant at the token endpoint and return the new token (not yet stored)."""
-        missing = [n for n in _credentials.NEEDS[grant] if not creds.get(n)]
-        if grant == "authorization_code":
-            missing = [n for n in missing if n != "redirect_uri"]
-        if missing:
-            raise _credentials.missing_error(self.provider, creds, grant)
-        url = self.base_url + self.provider.token_path
-        self._oauth._client = self._client_for(grant, creds)
-        client_id, client_secret = creds.get("client_id"), creds.get("client_secret")
-        kwargs: dict[str, Any] = {"timeout": self.timeout}
-        if grant == "client_credentials":
-            kwargs.update(client_id=client_id, client_secret=client_secret, include_client_id=True)
-        elif grant == "password":
-            kwargs.update(username=creds.get("username"), password=creds.get("password"))
-            if client_id:
-                kwargs.update(client_id=client_id, client_secret=client_secret)
-            kwargs["include_client_id"] = bool(client_id)
-        else:
-            self._oauth.redirect_uri = creds.get("redirect_uri")
-            # the WebApplicationClient already carries client_id (passing it again is deprecated)
-            kwargs.update(code=code, client_secret=client_secret, include_client_id=True)
-        try:
-            with oauthlib_allows(url):
-                raw = self._oauth.fetch_token(url, **kwargs)
-        except VitalConnectError:
-            raise
-        except requests.RequestException as exc:
-            raise network_error(exc, self.provider.name, url) from None
-        except (OAuth2Error, ValueError, Warning) as exc:
-            raise APIError(
-                f"{self.provider.name}'s token answer could not be used: "
-                f"{redact(getattr(exc, 'description', None) or exc)}. Check base_url.",
-                error_type="invalid_token_response",
-                url=redact(url),
-            ) from None
-        return Token.from_response(dict(raw))
+        return self.auth
 
     def login(self, **credentials: str) -> Token:
         """Log in (or in again) with the given credentials, else the configured ones.
@@ -300,412 +183,179 @@ class Session:
         ``username``, ``password`` and ``redirect_uri``. Values given here are kept in
         memory (never on disk) so the session can log in again when the token expires.
         """
-        return self._login(credentials, remember=True)
-
-    def _login(self, given: dict[str, Any], *, remember: bool) -> Token:
-        given = dict(given)
-        grant = given.pop("grant", None)
-        unknown = set(given) - LOGIN_FIELDS
-        if unknown:
-            raise ConfigurationError(
-                f"login() got unexpected fields {sorted(unknown)}; it takes grant and "
-                f"{', '.join(sorted(LOGIN_FIELDS))}."
-            )
-        given = {k: str(v) for k, v in given.items() if v not in (None, "")}
-        register_secret(given.get("password"), given.get("client_secret"))
-        creds = self._credentials()
-        for k, v in given.items():
-            creds.values[k] = v
-            creds.sources[k] = "argument" if remember else "panel"
-        # New credentials choose their own grant; otherwise keep the session's one.
-        grant = grant or _credentials.infer_grant(
-            self.provider, _credentials.Credentials(values=given)
-        )
-        if grant is None and self.grant and creds.has(*_credentials.NEEDS[self.grant]):
-            grant = self.grant
-        grant = grant or _credentials.infer_grant(self.provider, creds)
-        if grant is None:
-            raise _credentials.missing_error(self.provider, creds, None)
-        self._check_grant(grant)
-        if grant == "authorization_code":
-            raise NotSupportedError(
-                f"{self.provider.name}'s code flow needs a person: open s.authorization_url(), "
-                "log in there, then call s.complete_login(<the address you were sent to>)."
-            )
-        with self._lock:
-            token = self._fetch(grant, creds)
-            if remember:
-                self._explicit.update(given)
-            else:  # typed into the panel: not kept; renewal will ask again
-                for k in given:
-                    self._explicit.pop(k, None)
-                self._typed_user = given.get("username") or given.get("client_id")
-            self.grant = grant
-            self._set_token(token)
-        return token
-
-    def _adopt_cached(self) -> bool:
-        """Take a token from the cache (a kernel restart) if it is still of use."""
-        token = self._cache.load(self._cache_key())
-        if token is None or (token.is_expired() and not token.refresh_token):
-            return False
-        self._set_token(token, save=False)
-        return True
-
-    def _check_grant(self, grant: str) -> None:
-        if grant not in self.provider.grants:
-            raise NotSupportedError(
-                f"{self.provider.name} has no {grant!r} grant; it offers: "
-                f"{', '.join(self.provider.grants)}."
-            )
-
-    # ------------------------------------------------------------------ code flow
+        resolved, self._creds = self._creds, None
+        return self._auth().login(credentials, remember=True, resolved=resolved)
 
     def authorization_url(self) -> str:
         """Start the authorization-code flow: the login page URL with ``client_id``,
         ``redirect_uri`` and a fresh random ``state`` (256 bits, single use)."""
-        self._check_grant("authorization_code")
-        creds = self._credentials()
-        missing = [n for n in ("client_id", "redirect_uri") if not creds.get(n)]
-        if missing:
-            raise _credentials.missing_error(self.provider, creds, "authorization_code")
-        state = secrets.token_urlsafe(32)
-        with self._lock:
-            self._state = state
-            self.grant = "authorization_code"
-        query = urlencode(
-            {"client_id": creds.get("client_id"), "redirect_uri": creds.get("redirect_uri"),
-             "state": state}
-        )
-        return f"{self.base_url}{self.provider.login_path}?{query}"
+        auth = self._auth()
+        auth.check_grant("authorization_code")
+        url = auth.flow.start(auth.credentials.resolve())
+        auth.grant = "authorization_code"
+        return url
 
     def complete_login(self, redirected_url: str) -> Token:
         """Finish the code flow with the address the login page redirected to: checks
         ``state`` (constant time, single use) and exchanges the ``code`` at once."""
-        parts = urlsplit(str(redirected_url).strip())
-        query = parse_qs(parts.query) or parse_qs(parts.fragment)
-        first = {k: v[0] for k, v in query.items() if v}
-        with self._lock:
-            expected, self._state = self._state, None
-        if first.get("error"):
-            raise AuthenticationError(
-                f"{self.provider.name} refused the login: {redact(first['error'])}. "
-                "Start again with s.authorization_url()."
-            )
-        state = first.get("state", "")
-        if not expected or not hmac.compare_digest(state.encode(), expected.encode()):
-            raise StateMismatchError(
-                "The redirected address does not carry the state this session sent "
-                "(it is missing, wrong, or was already used). Start again: open a new "
-                "s.authorization_url() and paste the address you are sent back to."
-            )
-        code = first.get("code")
-        if not code:
-            raise AuthenticationError(
-                "The redirected address has no code. Paste the whole address from the "
-                "browser's address bar after logging in."
-            )
-        register_secret(code)
-        with self._lock:
-            token = self._fetch("authorization_code", self._credentials(), code=code)
-            self.grant = "authorization_code"
-            self._set_token(token)
-        return token
-
-    # ------------------------------------------------------------------ renewal
+        return self._auth().complete(redirected_url)
 
     def refresh(self) -> Token:
         """A new access token now: the refresh token, the provider's refresh endpoint, or
         the grant again, in that order."""
-        return self._renew(self._token, force=True)
+        auth = self._auth()
+        return auth.renew(auth.token, force=True)
 
-    def _renew(self, stale: Token | None, *, force: bool = False) -> Token:
-        """Renew once however many threads ask: whoever comes second adopts the result."""
-        with self._lock:
-            current = self._token
-            if (
-                not force
-                and current is not None
-                and stale is not None
-                and current.access_token != stale.access_token
-                and not current.is_expired()
-            ):
-                return current
-            with self._cache.locked(self._cache_key()):
-                # Another kernel sharing the cache may have renewed already: adopt its token
-                # rather than burning our (possibly rotated) refresh token a second time.
-                cached = self._cache.load(self._cache_key())
-                if (
-                    not force
-                    and cached is not None
-                    and (stale is None or cached.access_token != stale.access_token)
-                    and not cached.is_expired()
-                ):
-                    self._set_token(cached, save=False)
-                    return cached
-                token = self._renew_now(stale)
-                self.renewals += 1
-                self._set_token(token)
-                return token
+    def logout(self) -> None:
+        """Forget the token, in memory and in the cache."""
+        if self.auth is not None:
+            self.auth.logout()
 
-    def _renew_now(self, stale: Token | None) -> Token:
-        provider = self.provider
-        failures: list[str] = []
-        if stale is not None and stale.refresh_token and provider.refresh_path:
-            try:
-                return self._refresh_with_refresh_token(stale)
-            except (AuthenticationError, APIError) as exc:
-                failures.append(f"the refresh token was refused ({exc.error_type or exc})")
-        if (
-            stale is not None
-            and provider.refresh_style == "bearer"
-            and provider.refresh_path
-            and not stale.is_expired(leeway=0.5)  # still valid when it arrives
-        ):
-            try:
-                return self._refresh_with_bearer(stale)
-            except (AuthenticationError, APIError) as exc:
-                failures.append(f"the refresh endpoint refused ({exc.error_type or exc})")
-        grant = self.grant
-        creds = self._credentials()
-        if grant and grant != "authorization_code" and all(
-            creds.get(n) for n in _credentials.NEEDS[grant]
-        ):
-            return self._fetch(grant, creds)
-        raise TokenExpiredError(
-            f"The {provider.name} token expired and could not be renewed"
-            + (f": {'; '.join(failures)}" if failures else "")
-            + ". "
-            + self._how_to_login_again()
-        )
-
-    def _how_to_login_again(self) -> str:
-        if self.grant == "authorization_code":
-            return "Log in again: open s.authorization_url() and call s.complete_login(...)."
-        names = _credentials.NEEDS.get(self.grant or "password", ())
-        env = " and ".join(_credentials.env_name(self.provider, n) for n in names)
-        return f"Log in again with s.login(...), or set {env} and run again."
-
-    def _token_post(self, url: str, **kwargs: Any) -> dict[str, Any]:
-        check_transport(url)
-        try:
-            # straight to requests: OAuth2Session.request would attach the current token
-            response = requests.Session.request(
-                self._oauth, "POST", url, timeout=self.timeout, **kwargs
-            )
-        except requests.RequestException as exc:
-            raise network_error(exc, self.provider.name, url) from None
-        self._check_token_answer(response)
-        return decode_json(response)
-
-    def _refresh_with_refresh_token(self, stale: Token) -> Token:
-        url = self.base_url + self.provider.refresh_path  # type: ignore[operator]
-        assert stale.refresh_token
-        if self.provider.refresh_style == "bearer_json":
-            # vitalera refresh: Bearer header (an expired token is fine) + JSON body, per its
-            # docs; requests-oauthlib can only send a form body, so we post it ourselves.
-            data = self._token_post(
-                url,
-                json={"refresh_token": stale.refresh_token},
-                headers={"Authorization": f"Bearer {stale.access_token}"},
-            )
-        else:
-            creds = self._credentials()
-            auth = None
-            client_id, client_secret = creds.get("client_id"), creds.get("client_secret")
-            if client_id and client_secret:
-                auth = requests.auth.HTTPBasicAuth(client_id, client_secret)
-            try:
-                with oauthlib_allows(url):
-                    data = dict(
-                        self._oauth.refresh_token(
-                            url, refresh_token=stale.refresh_token, auth=auth, timeout=self.timeout
-                        )
-                    )
-            except requests.RequestException as exc:
-                raise network_error(exc, self.provider.name, url) from None
-            except OAuth2Error as exc:
-                raise APIError(
-                    f"{self.provider.name}'s refresh answer could not be used: {exc.error}.",
-                    error_type=exc.error,
-                ) from None
-        # adopt a new refresh token when one is returned, else keep the one we have
-        data["refresh_token"] = data.get("refresh_token") or stale.refresh_token
-        return Token.from_response(data)
-
-    def _refresh_with_bearer(self, stale: Token) -> Token:
-        url = self.base_url + self.provider.refresh_path  # type: ignore[operator]
-        data = self._token_post(url, headers={"Authorization": stale.authorization()})
-        return Token.from_response(data)
-
-    def _valid_token(self) -> Token:
-        token = self._token
-        if token is None:
-            if self.grant == "authorization_code":
-                raise MissingCredentialsError(
-                    f"Not logged in to {self.provider.name} yet: open s.authorization_url(), "
-                    "log in, then call s.complete_login(<the address you were sent to>)."
-                )
-            creds = self._credentials()
-            grant = self.grant or _credentials.infer_grant(self.provider, creds)
-            if grant is None:
-                raise _credentials.missing_error(self.provider, creds, None)
-            self._login({"grant": grant}, remember=True)
-            token = self._token
-            assert token is not None
-            return token
-        if token.is_expired():
-            return self._renew(token)
-        return token
-
-    # ------------------------------------------------------------------ requests
-
-    _AUTH_PATHS = ("token_path", "refresh_path", "validate_path", "userinfo_path",
-                   "login_path", "rotate_path")
-
-    def _url(self, path: str) -> str:
-        path = str(path)
-        if "://" in path:
-            if origin(path) not in self._origins:
-                raise InsecureTransportError(
-                    f"Refusing to send the {self.provider.name} token to {origin(path)}: it is "
-                    f"not one of the provider's origins ({', '.join(sorted(self._origins))}). "
-                    "Give a path relative to base_url instead."
-                )
-            check_transport(path)
-            return path
-        if not path.startswith("/"):
-            path = "/" + path
-        auth_paths = {getattr(self.provider, a) for a in self._AUTH_PATHS} - {None}
-        base = self.base_url if path.split("?")[0] in auth_paths else self.api_url
-        url = base + path
-        if origin(url) != origin(base):  # e.g. a path with '@' or '\\' tricks
-            raise InsecureTransportError(f"The path {path!r} leaves {origin(base)}.")
-        check_transport(url)
-        return url
-
-    def _token_in_query(self, url: str) -> bool:
-        p = self.provider
-        return bool(
-            p.userinfo_token_in_query
-            and p.userinfo_path
-            and urlsplit(url).path == urlsplit(self.base_url).path + p.userinfo_path
-        )
-
-    def _send(self, method: str, url: str, token: Token | None, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        if kwargs["timeout"] is not None:
-            kwargs["timeout"] = normalize_timeout(kwargs["timeout"])
-        else:
-            kwargs["timeout"] = self.timeout
-        headers = dict(kwargs.pop("headers", None) or {})
-        if token is not None:
-            if self._token_in_query(url):
-                # VitalDB userinfo reads the token from the query string only (its docs);
-                # nowhere else does the token go into a URL.
-                params = kwargs.get("params") or {}
-                params = dict(params) if not isinstance(params, dict) else {**params}
-                params["access_token"] = token.access_token
-                kwargs["params"] = params
-            else:
-                headers["Authorization"] = token.authorization()
-        try:
-            # The token is added here from a snapshot rather than by OAuth2Session.request,
-            # which reads shared state that fetch_token empties mid-flight (not thread-safe).
-            return requests.Session.request(self._oauth, method, url, headers=headers, **kwargs)
-        except requests.RequestException as exc:
-            raise network_error(exc, self.provider.name, url) from None
+    # ------------------------------------------------------------------ sending
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Any authenticated call. Takes requests' keyword arguments (``params``, ``json``,
-        ``data``, ``headers``, ``timeout``…). An expired token is renewed first; a 401 is
-        answered by one renewal and one replay. Returns the response whatever its status."""
-        url = self._url(path)
-        if self.anonymous:
-            return self._send(method, url, None, **kwargs)
-        token = self._valid_token()
-        response = self._send(method, url, token, **kwargs)
-        if response.status_code != 401:
-            return response
-        response.close()
-        token = self._renew(token)
-        response = self._send(method, url, token, **kwargs)
-        if response.status_code == 401:
-            _, message, _ = error_details(response)
-            raise TokenExpiredError(
-                f"{self.provider.name} refused a freshly renewed token ({redact(message)}). "
-                + self._how_to_login_again(),
-                status_code=401,
-                url=redact(response.url),
-            )
+        ``data``, ``headers``, ``timeout``, ``stream``…). An expired token is renewed first;
+        a 401 is answered by one renewal and one replay; a GET follows redirects within
+        the provider's origins only. Returns the response whatever its status; its body is
+        read (within ``s.max_bytes``) unless ``stream=True``."""
+        url = self._router.url(path)
+        stream = bool(kwargs.pop("stream", False))
+        with budget(self.deadline):
+            response = self._send(method, url, kwargs)
+            hops = 0
+            while response.is_redirect:
+                target = self._router.redirect_target(response, method, hops)
+                response.close()
+                hops += 1
+                again = {k: v for k, v in kwargs.items() if k not in ("params", "data", "json")}
+                response = self._send(method, target, again)
+            if not stream:
+                self._read(response)
         return response
+
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        timeout = kwargs.pop("timeout", None)
+        timeout = self.timeout if timeout is None else normalize_timeout(timeout)
+        auth = kwargs.pop("auth", None) or self.auth
+        request = requests.Request(method.upper(), url, auth=auth, **kwargs)
+        try:
+            prepared = self._http.prepare_request(request)
+            # the URL as it will really leave (params added, parsed the urllib3 way)
+            check_destination(prepared.url or "", self._router.origins, "the request")
+            settings = self._http.merge_environment_settings(prepared.url, {}, None, None, None)
+            return self._http.send(prepared, timeout=timeout, **{**settings, "stream": True})
+        except requests.RequestException as exc:
+            error = network_error(exc, self.provider.name, url)
+        raise error  # outside the except block: no exception chain holding the request
+
+    def _read(self, response: requests.Response) -> bytes:
+        try:
+            return read_body(response, self.max_bytes)
+        except requests.RequestException as exc:
+            error = network_error(exc, self.provider.name, response.url)
+        raise error
 
     def _get_ok(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
         response = self.request("GET", path, params=params)
         if response.status_code >= 400:
-            raise error_from(response, self.provider.name)
+            raise self.dialect.error(response, self.provider.name)
         return response
 
+    def _decode(self, response: requests.Response) -> Json | pd.DataFrame:
+        path = self._router.path_of(response.url)
+        return self.dialect.decode(response, response.content, path, self.max_bytes)
+
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """One authenticated GET; the decoded JSON as is."""
-        return decode_json(self._get_ok(path, params))
+        """One authenticated GET; the decoded JSON as is (a gzip JSON file unpacked)."""
+        answer = self._decode(self._get_ok(path, params))
+        if not isinstance(answer, Json):
+            raise APIError(
+                f"{path!r} answers a table (CSV), not JSON: use s.get({path!r}).",
+                error_type="not_json",
+            )
+        return answer.payload
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """An authenticated GET as a DataFrame.
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, *, progress: bool | None = None
+    ) -> pd.DataFrame:
+        """An authenticated GET as a DataFrame, every page of it.
 
-        A JSON list gives one row per item; a page object (``results``, ``data``,
-        ``items``) gives its rows, following ``next`` to the last page; a plain object gives
-        one row; nested objects become dotted columns; CSV (gzip too) is read as CSV.
-        ``df.attrs`` records the source URL and the fetch time.
+        A JSON list gives one row per item; a page object (``results``, ``data``, ``items``,
+        or its one list, as vidaplus' ``{"pacientes": [...]}``) gives its rows, and every
+        further page in the provider's paging style; a plain object gives one row; nested
+        objects become dotted columns; CSV and gzip files give their rows. ``df.attrs``
+        records the source URL and the fetch time. ``progress``: a bar for pulls of more
+        than one page (``None``: in a notebook or terminal only).
         """
-        response = self._get_ok(path, params)
-        source = redact(response.url)
-        if is_csv(response.headers.get("Content-Type", ""), response.content):
-            return stamp(csv_frame(response.content), source, self.provider.name)
-        payload = decode_json(response)
-        rows = page_rows(payload)
-        if rows is None:
-            return stamp(json_frame(payload), source, self.provider.name)
-        # Each page becomes a frame as it arrives, so its JSON rows can be freed at once:
-        # a big pull peaks at its frames, not at a list of every row as Python dicts.
-        frames = [records_frame(rows)]
-        seen = {response.url}
-        nxt = next_link(payload)
-        addressed = page_urls(payload, nxt, len(rows)) if self.page_workers > 1 else []
-        del payload, rows
-        if addressed:
-            # The first page says how many there are: fetch the rest concurrently, in order.
-            from concurrent.futures import ThreadPoolExecutor
+        paging = self.dialect.paging
+        started = (time.perf_counter(), time.thread_time())
+        first = self._get_ok(path, paging.first(params))
+        answer = self._decode(first)
+        source = redact(first.url)
+        if not isinstance(answer, Json):
+            return stamp(self.dialect.tidy(answer, path), source, self.provider.name)
+        payload = answer.payload
+        if paging.rows(payload) is None:
+            if isinstance(payload, dict) and ("next" in payload or "count" in payload):
+                raise APIError(
+                    f"{source} looks like a page of a list, but its rows are under no key "
+                    "this client knows. Use s.get_json() to see it.",
+                    error_type="unknown_page_shape",
+                )
+            return stamp(object_frame(payload), source, self.provider.name)
+        from ._progress import PageBar
 
-            workers = min(self.page_workers, len(addressed))
-            last: Any = None
-            with ThreadPoolExecutor(workers, thread_name_prefix="vital-connect-page") as pool:
-                for last in pool.map(lambda u: decode_json(self._get_ok(u)), addressed):
-                    frames.append(records_frame(page_rows(last) or []))
-            seen.update(addressed)
-            nxt = next_link(last)  # the data grew meanwhile: go on one by one
-        while nxt and nxt not in seen:
-            seen.add(nxt)
-            page = decode_json(self._get_ok(nxt))
-            frames.append(records_frame(page_rows(page) or []))
-            nxt = next_link(page)
-        return stamp(concat_frames(frames), source, self.provider.name, len(frames))
+        builder = FrameBuilder()
+        with PageBar(progress, self.provider.name) as bar:
+            pull = Pull(
+                self._fetch_page,
+                paging,
+                builder.add,
+                workers=self.page_workers,
+                max_pages=self.max_pages,
+                on_page=bar.update,
+            )
+            pull.run(payload, first.url, paging.first(params), started)
+        del payload, answer
+        df = self.dialect.tidy(builder.frame(), path)
+        return stamp(df, source, self.provider.name, pull.pages)
+
+    def _fetch_page(self, page: Request) -> tuple[Any, str]:
+        response = self._get_ok(page.url, page.params)
+        answer = self._decode(response)
+        if not isinstance(answer, Json):
+            raise APIError("A page of the list is not JSON.", error_type="unknown_page_shape")
+        return answer.payload, response.url
+
+    def download(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        to: str | os.PathLike[str] = ".",
+        progress: bool | None = None,
+    ) -> Path:
+        """An authenticated GET streamed to a file; see :func:`vital_connect._download.save`."""
+        from ._download import save
+
+        return save(self, path, params, to=Path(to), progress=progress)
 
     # ------------------------------------------------------------------ provider features
 
     def validate(self) -> bool:
         """Is the token valid? Asks the provider where it can (vitalera's validate
         endpoint), else checks the known expiry. Never renews."""
-        token = self._token
-        if token is None:
+        token = self.token
+        if token is None or self.auth is None:
             return False
         if not self.provider.validate_path:
             return not token.is_expired(leeway=0)
-        response = self._send("GET", self._url(self.provider.validate_path), token)
+        response = self.request("GET", self.provider.validate_path, auth=self.auth.fixed(token))
         if response.status_code in (401, 403):
             return False
         if response.status_code >= 400:
-            raise error_from(response, self.provider.name)
+            raise self.dialect.error(response, self.provider.name)
         return True
 
     def userinfo(self) -> dict[str, Any]:
@@ -716,7 +366,7 @@ class Session:
             if not isinstance(data, dict):
                 raise APIError(f"{self.provider.name}'s userinfo answer is not an object.")
             return data
-        token = self._valid_token()
+        token = self._auth().valid_token()
         from ._token import jwt_claims
 
         claims = jwt_claims(token.id_token) or jwt_claims(token.access_token)
@@ -734,24 +384,25 @@ class Session:
         fallback file whose path it gives. The returned dict's repr masks the secret."""
         if not self.provider.rotate_path:
             raise NotSupportedError(f"{self.provider.name} has no credential rotation.")
-        creds = self._credentials()
-        app_id = application_id or creds.get("application_id")
+        auth = self._auth()
+        app_id = application_id or auth.credentials.resolve().get("application_id")
         if not app_id:
-            var = _credentials.env_name(self.provider, "application_id")
+            var = self.provider.env_prefix + "APPLICATION_ID"
             raise MissingCredentialsError(
                 f"Rotation needs the application id: pass rotate_credentials(application_id=...)"
                 f" or set {var}.",
                 variables=[var],
             )
-        old_key = self._cache_key()
         # POST is never retried: a second call would rotate again and lose the first answer.
         response = self.request("POST", self.provider.rotate_path, json={"application_id": app_id})
         if response.status_code >= 400:
-            raise error_from(response, self.provider.name)
+            raise self.dialect.error(response, self.provider.name)
+        from ._http import loads
+
         try:
-            body = response.json()
-            new = {"client_id": str(body["client_id"]), "client_secret": str(body["client_secret"])}
-        except (ValueError, KeyError, TypeError):
+            body = loads(response.content)
+            new = self.dialect.rotation_answer(body)
+        except (ValueError, RecursionError, TypeError):
             raise APIError(
                 f"{self.provider.name} answered the rotation with HTTP {response.status_code} "
                 "but no readable client_id/client_secret. The old credentials may already be "
@@ -760,33 +411,50 @@ class Session:
                 error_type="invalid_rotation_response",
             ) from None
         register_secret(new["client_secret"])
-        with self._lock:
-            self._rotated.update(new)
-            self._explicit.pop("client_id", None)
-            self._explicit.pop("client_secret", None)
-            if self.grant == "client_credentials":
-                self._oauth._client = self._client_for(self.grant, self._credentials())
-            if self._token is not None and old_key != self._cache_key():
-                self._cache.delete(old_key)
-                self._cache.save(self._cache_key(), self._token)
+        auth.rotated(new)
         result = SecretDict(body)
         if env_file is not None:
-            save_rotated(self.provider, Path(env_file), new, result)
+            from ._envfile import save_rotated
+
+            save_rotated(self.provider.env_prefix, Path(env_file), new, result)
         return result
 
-    def logout(self) -> None:
-        """Forget the token, in memory and in the cache."""
-        with self._lock:
-            key = self._cache_key()
-            self._token = None
-            self._state = None
-            self._oauth.token = {}
-            self._oauth._client._expires_at = None
-            self._cache.delete(key)
+    # ------------------------------------------------------------------ VitalDB's dataset
+
+    def find_cases(self, tracks: list[str] | str) -> list[int]:
+        """VitalDB open dataset: the case ids that have every named track."""
+        from ._dataset import find_cases
+
+        return find_cases(self, tracks)
+
+    def load_case(
+        self, caseid: int, tracks: list[str] | str, interval: float | None = None
+    ) -> pd.DataFrame:
+        """VitalDB open dataset: the named tracks of one case, one column each, by time."""
+        from ._dataset import load_case
+
+        return load_case(self, caseid, tracks, interval)
+
+    def load_cases(
+        self,
+        caseids: list[int],
+        tracks: list[str] | str,
+        interval: float | None = None,
+        *,
+        dask: bool = False,
+    ) -> Any:
+        """VitalDB open dataset: many cases in one frame with a ``caseid`` index level."""
+        from ._dataset import load_cases
+
+        return load_cases(self, caseids, tracks, interval, dask=dask)
+
+    # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Close the connection pool (the token stays)."""
-        self._oauth.close()
+        """Close the connection pools (the token stays)."""
+        self._http.close()
+        if self.auth is not None:
+            self.auth.endpoint.close()
 
     def __enter__(self) -> Session:
         return self
@@ -794,3 +462,5 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+__all__ = ["SecretDict", "Session", "page_rows"]

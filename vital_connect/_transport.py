@@ -1,26 +1,87 @@
-"""Transport rules: https everywhere except loopback, and timeouts on every call."""
+"""Transport rules: which URLs may be used at all, read the way the HTTP stack reads them.
+
+Every check here parses a URL with urllib3's parser, the one that decides where requests
+really connects: Python's ``urlsplit`` disagrees with it on some inputs (``urlsplit`` takes
+the host after the last ``@``, urllib3 ends the authority at ``\\``), and a check that
+reads a URL differently from the code that sends it checks nothing.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import math
-import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urlsplit
+import re
+from typing import NamedTuple
 
 from ._errors import ConfigurationError, InsecureTransportError
 
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
+MAX_TIMEOUT = 24 * 3600.0  # a longer timeout is a typo, and overflows socket code
 
 Timeout = float | tuple[float, float]
 
+# Anything urllib3 and urlsplit could read differently, or that hides a second host.
+_AMBIGUOUS_AUTHORITY = re.compile(r"[\\@\s\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Parsed(NamedTuple):
+    scheme: str
+    host: str  # lower case; IPv6 without brackets
+    port: int | None
+    path: str
+
+
+def is_absolute(url: str) -> bool:
+    """True for ``scheme://...``; a path such as ``/x?next=http://a/`` is not absolute."""
+    return bool(_SCHEME.match(url))
+
+
+def parse(url: str) -> Parsed:
+    """Scheme, host, port and path as urllib3 (hence requests) will use them.
+
+    Refuses, with a ConfigurationError, what cannot be read unambiguously: a user-info
+    part (``user@host``), a backslash or white space in the authority, a bad port.
+    """
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    if not isinstance(url, str) or not is_absolute(url):
+        raise ConfigurationError(f"Not an absolute http(s) URL: {str(url)[:200]!r}.")
+    authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
+    if _AMBIGUOUS_AUTHORITY.search(authority):
+        raise ConfigurationError(
+            f"Refusing the URL {_short(url)!r}: its host part contains '@', '\\' or white "
+            "space, which different parts of the HTTP stack read differently. Write it as "
+            "https://host[:port]/path."
+        )
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        raise ConfigurationError(
+            f"Cannot read the URL {_short(url)!r}: check the host and port (1-65535)."
+        ) from None
+    host = (parts.host or "").lower().strip("[]")
+    if not host or parts.scheme is None:
+        raise ConfigurationError(f"The URL {_short(url)!r} has no host.")
+    if parts.port is not None and not 0 < parts.port < 65536:
+        raise ConfigurationError(f"The URL {_short(url)!r} has a port outside 1-65535.")
+    return Parsed(parts.scheme.lower(), host, parts.port, parts.path or "")
+
+
+def _short(url: object) -> str:
+    text = str(url)
+    return text if len(text) <= 120 else text[:117] + "..."
+
 
 def is_loopback(url: str) -> bool:
-    """True for URLs on 127.0.0.0/8, ::1 or localhost."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    """True for URLs on 127.0.0.0/8, ::1 or ``localhost`` (never a name that merely ends
+    in ``.localhost``: it would be resolved by whatever resolver the machine has)."""
+    try:
+        host = parse(url).host
+    except ConfigurationError:
+        return False
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -29,28 +90,24 @@ def is_loopback(url: str) -> bool:
 
 
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` in lower case, with default ports dropped."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    if port is None or (scheme, port) in {("http", 80), ("https", 443)}:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
+    """``scheme://host[:port]`` in lower case, default ports dropped, as urllib3 reads it."""
+    p = parse(url)
+    host = f"[{p.host}]" if ":" in p.host else p.host
+    if p.port is None or (p.scheme, p.port) in {("http", 80), ("https", 443)}:
+        return f"{p.scheme}://{host}"
+    return f"{p.scheme}://{host}:{p.port}"
 
 
 def check_transport(url: str) -> None:
     """Refuse anything but https, except plain http to a loopback address."""
-    scheme = urlsplit(url).scheme.lower()
+    scheme = parse(url).scheme
     if scheme == "https":
         return
     if scheme == "http" and is_loopback(url):
         return
-    if scheme not in {"http", "https"}:
+    if scheme != "http":
         raise InsecureTransportError(
-            f"Cannot use {origin(url) or url!r}: only http(s) URLs are supported. "
+            f"Cannot use {origin(url)!r}: only http(s) URLs are supported. "
             "Give a base_url such as 'https://api.example.org'."
         )
     raise InsecureTransportError(
@@ -60,60 +117,45 @@ def check_transport(url: str) -> None:
     )
 
 
-def normalize_timeout(timeout: Timeout | None) -> tuple[float, float]:
+def check_destination(url: str, origins: frozenset[str] | set[str], what: str) -> None:
+    """The last check before anything is sent to ``url``: the transport rule, and an
+    origin the provider declares (``what`` names the thing that would leak)."""
+    try:
+        where = origin(url)
+    except ConfigurationError as exc:
+        raise InsecureTransportError(f"Refusing to send {what}: {exc.message}") from None
+    if where not in origins:
+        raise InsecureTransportError(
+            f"Refusing to send {what} to {where}: it is not one of the provider's origins "
+            f"({', '.join(sorted(origins))}). Give a path relative to base_url instead."
+        )
+    check_transport(url)
+
+
+def normalize_timeout(timeout: object) -> tuple[float, float]:
     """Turn ``None``, seconds, or ``(connect, read)`` into a ``(connect, read)`` pair."""
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
-        return (float(timeout), float(timeout))
+        return (_seconds(timeout, timeout), _seconds(timeout, timeout))
     try:
         connect, read = timeout  # type: ignore[misc]
-        pair = (float(connect), float(read))
     except (TypeError, ValueError):
         raise ConfigurationError(
             f"timeout must be seconds or a (connect, read) pair, got {timeout!r}"
         ) from None
-    if not all(math.isfinite(v) and v > 0 for v in pair):
-        raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
-    return pair
+    return (_seconds(connect, timeout), _seconds(read, timeout))
 
 
-_insecure_lock = threading.Lock()
-_insecure_users = 0
-_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
-
-
-@contextmanager
-def oauthlib_allows(url: str) -> Iterator[None]:
-    """Let oauthlib's https check pass for one loopback call.
-
-    oauthlib only knows a process-wide switch (``OAUTHLIB_INSECURE_TRANSPORT``) and has no
-    loopback exemption. We check transport ourselves first, and raise the switch only while
-    a call to a loopback URL runs, restoring it afterwards; https calls never touch it.
-    """
-    check_transport(url)
-    if urlsplit(url).scheme.lower() == "https":
-        yield
-        return
-    global _insecure_users
-    with _insecure_lock:
-        if _insecure_users == 0:
-            previous = os.environ.get(_ENV)
-            _saved[0] = previous
-            os.environ[_ENV] = "1"
-        _insecure_users += 1
+def _seconds(value: object, whole: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigurationError(f"timeout must be positive seconds, got {whole!r}")
     try:
-        yield
-    finally:
-        with _insecure_lock:
-            _insecure_users -= 1
-            if _insecure_users == 0:
-                if _saved[0] is None:
-                    os.environ.pop(_ENV, None)
-                else:
-                    os.environ[_ENV] = _saved[0]
-
-
-_saved: list[str | None] = [None]
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"timeout must be positive seconds, got {whole!r}") from None
+    if not math.isfinite(number) or number <= 0 or number > MAX_TIMEOUT:
+        raise ConfigurationError(
+            f"timeout must be positive seconds, at most {MAX_TIMEOUT:.0f}, got {whole!r}"
+        )
+    return number

@@ -26,6 +26,15 @@ def current_kernel() -> Any:
     return getattr(shell, "kernel", None)
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (a widget frontend may be attached)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def subshell_manager(kernel: Any) -> Any:
     """ipykernel 7's subshell manager, or None where there is none."""
     thread = getattr(kernel, "shell_channel_thread", None)

@@ -16,7 +16,8 @@ def _providers(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
-    from ._connect import connect
+    from ._connect import connect_with
+    from ._options import Options
 
     params = {}
     for item in args.param or []:
@@ -25,13 +26,13 @@ def _get(args: argparse.Namespace) -> int:
             print(f"--param wants KEY=VALUE, got {item!r}", file=sys.stderr)
             return 2
         params[key] = value
-    session = connect(
-        args.provider,
+    options = Options(
         base_url=args.base_url,
         anonymous=args.anonymous,
         widget=False,
-        cache=not args.no_cache,
+        cache=False if args.anonymous else not args.no_cache,
     )
+    session = connect_with(args.provider, options)
     df = session.get(args.path, params=params or None)
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)

@@ -1,0 +1,382 @@
+"""Paging styles, and the one loop that pulls every page of a list into one frame.
+
+A provider's dialect names its style: links (Django REST framework's ``count``/``next``/
+``results``, or any ``next`` link; the default) or offsets (``offset``/``limit`` with no
+count, where the short page is the last: vidaplus). Every style obeys one rule: a pull
+returns every row or raises; it never stops early in silence.
+
+Pages whose addresses are known in advance (a count plus page numbers, or offsets) are
+fetched by a few threads, at most ``2 × workers`` pages in flight, and consumed in order;
+the number of workers follows the latency the first page showed (one when the network
+is fast, so the threads never cost more than they save).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from ._errors import APIError
+
+# Keys under which paginated APIs put a page's rows (DRF: results).
+PAGE_KEYS = ("results", "data", "items", "records")
+MAX_WORKERS = 8
+DEFAULT_MAX_PAGES = 50_000
+
+
+class Request(NamedTuple):
+    url: str
+    params: dict[str, Any] | None
+
+
+Fetch = Callable[[Request], tuple[Any, str]]  # -> (decoded payload, final URL)
+
+
+def page_rows(payload: Any) -> list[Any] | None:
+    """The rows of a JSON answer: the list itself, the list under a known key, or an
+    object's one list of objects (vidaplus answers ``{"pacientes": [...]}``)."""
+    if isinstance(payload, list):
+        return payload
+    if not isinstance(payload, dict):
+        return None
+    for key in PAGE_KEYS:
+        if isinstance(payload.get(key), list):
+            return payload[key]
+    if len(payload) == 1:  # {"<resource>": [...]}: nothing else beside the rows
+        (only,) = payload.values()
+        if isinstance(only, list) and all(isinstance(r, dict) for r in only):
+            return only
+    return None
+
+
+class Plan(Protocol):
+    """What to fetch after the first page: ``ahead()`` the requests known now, in order;
+    ``after(payload, rows)`` once each page is consumed (the first one included), in
+    order: a further request known only now (a ``next`` link), ``None``, or ``STOP`` (the
+    list ended; pages fetched ahead of this one must then be empty). ``known_pages`` is
+    the number of pages when the first one tells, for a progress bar."""
+
+    known_pages: int | None
+
+    def ahead(self) -> Iterator[Request]: ...
+    def after(self, payload: Any, rows: int) -> Request | None | object: ...
+
+
+STOP = object()
+
+
+class Paging:
+    """The default style: ``next`` links (DRF, JSON:API ``links.next``), with the rest
+    of the pages addressed directly when the first page gives a ``count``."""
+
+    name = "links"
+
+    def rows(self, payload: Any) -> list[Any] | None:
+        return page_rows(payload)
+
+    def first(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
+        return params
+
+    def plan(self, first: Any, url: str, params: dict[str, Any] | None, rows: int) -> Plan:
+        return _LinkPlan(first, url, rows)
+
+    def check(self, first: Any, last: Any, total: int) -> None:
+        """Raise when the rows do not add up (a DRF ``count`` other than the rows got)."""
+        count = _count(last) if last is not None else _count(first)
+        if count is not None and count != total:
+            raise APIError(
+                f"The list changed while it was being fetched: it says {count:,} rows but "
+                f"{total:,} arrived. Run the same call again.",
+                error_type="incomplete_pull",
+            )
+
+
+def next_link(payload: Any) -> str | None:
+    """The next page's URL of a page object (DRF ``next``, or ``links.next``)."""
+    if not isinstance(payload, dict):
+        return None
+    nxt = payload.get("next")
+    if nxt is None and isinstance(payload.get("links"), dict):
+        nxt = payload["links"].get("next")
+    return nxt if isinstance(nxt, str) and nxt else None
+
+
+def _count(payload: Any) -> int | None:
+    count = payload.get("count") if isinstance(payload, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def page_urls(first: Any, nxt: str | None, page_len: int) -> list[str]:
+    """The URLs of pages 2..N when the first page lets them be addressed directly: a total
+    ``count`` plus a ``next`` link numbered by ``page`` (DRF) or ``offset`` (limit/offset).
+    Empty when they cannot be known; the caller then follows ``next`` one page at a time."""
+    count = _count(first)
+    if not nxt or count is None or page_len <= 0:
+        return []
+    parts = urlsplit(nxt)
+    single = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    total = -(-count // page_len)
+    if total > DEFAULT_MAX_PAGES:
+        return []
+    if single.get("page") == "2":
+        return [
+            urlunsplit(parts._replace(query=urlencode({**single, "page": n})))
+            for n in range(2, total + 1)
+        ]
+    if single.get("offset", "").isdigit() and int(single["offset"]) == page_len:
+        return [
+            urlunsplit(parts._replace(query=urlencode({**single, "offset": n * page_len})))
+            for n in range(1, total)
+        ]
+    return []
+
+
+class _LinkPlan:
+    def __init__(self, first: Any, url: str, rows: int) -> None:
+        self._addressed = page_urls(first, next_link(first), rows)
+        self._seen = {url, *self._addressed}
+        self._remaining = len(self._addressed)  # addressed pages not consumed yet
+        self._first = True
+        self.known_pages = 1 + len(self._addressed) if self._addressed else None
+
+    def ahead(self) -> Iterator[Request]:
+        for url in self._addressed:
+            yield Request(url, None)
+
+    def after(self, payload: Any, rows: int) -> Request | None | object:
+        if self._first:
+            self._first = False
+            if self._addressed:
+                return None
+        elif self._remaining > 0:
+            self._remaining -= 1
+            if self._remaining > 0:  # the next addressed page is already on its way
+                return None
+        nxt = next_link(payload)
+        if nxt is None or nxt in self._seen:  # a link back to a page seen: the list ended
+            return STOP
+        self._seen.add(nxt)  # the data grew meanwhile, or no count: one page at a time
+        return Request(nxt, None)
+
+
+class OffsetPaging(Paging):
+    """``offset``/``limit`` query parameters, no count, no next link: the short page is
+    the last (vidaplus, per its FastAPI app: ``limit`` defaults to 100)."""
+
+    name = "offset"
+
+    def __init__(self, limit: int = 100, offset_param: str = "offset", limit_param: str = "limit"):
+        self.limit = limit
+        self.offset_param = offset_param
+        self.limit_param = limit_param
+
+    def first(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Ask for the page size explicitly: a deployment with another default must not
+        # make a full page look like the short last one.
+        given = dict(params or {})
+        given.setdefault(self.offset_param, 0)
+        given.setdefault(self.limit_param, self.limit)
+        return given
+
+    def plan(self, first: Any, url: str, params: dict[str, Any] | None, rows: int) -> Plan:
+        return _OffsetPlan(self, url, params or {}, rows)
+
+    def check(self, first: Any, last: Any, total: int) -> None:
+        return None
+
+
+class _OffsetPlan:
+    def __init__(self, style: OffsetPaging, url: str, params: dict[str, Any], rows: int):
+        self.style = style
+        base = urlsplit(url)
+        self.url = urlunsplit(base._replace(query=""))
+        query = {k: v[-1] for k, v in parse_qs(base.query, keep_blank_values=True).items()}
+        self.params = {**query, **params}
+        try:
+            self.limit = int(self.params.get(style.limit_param, style.limit))
+            self.start = int(self.params.get(style.offset_param, 0))
+        except (TypeError, ValueError):
+            self.limit, self.start = 0, 0
+        self.done = rows < self.limit or self.limit <= 0
+        self.known_pages: int | None = 1 if self.done else None
+        self.first_row: Any = None
+
+    def ahead(self) -> Iterator[Request]:
+        n = 1
+        while not self.done:
+            offset = self.start + n * self.limit
+            yield Request(self.url, {**self.params, self.style.offset_param: offset})
+            n += 1
+
+    def after(self, payload: Any, rows: int) -> Request | None | object:
+        page = self.style.rows(payload) or []
+        if self.first_row is None:
+            self.first_row = page[0] if page else None
+        elif page and page[0] == self.first_row:
+            # every page starts with the first page's first row: the server ignores the
+            # offset, and following it would repeat the same rows for ever
+            raise APIError(
+                f"The server answers the same rows whatever the {self.style.offset_param} "
+                "parameter: it does not page this way. Use s.get_json() for one page.",
+                error_type="paging_ignored",
+            )
+        if rows < self.limit or self.limit <= 0:
+            self.done = True
+            return STOP
+        return None
+
+
+class NoPaging(Paging):
+    """One answer is the whole table (VitalDB's files)."""
+
+    name = "none"
+
+    def plan(self, first: Any, url: str, params: dict[str, Any] | None, rows: int) -> Plan:
+        return _Nothing()
+
+    def check(self, first: Any, last: Any, total: int) -> None:
+        return None
+
+
+class _Nothing:
+    known_pages = 1
+
+    def ahead(self) -> Iterator[Request]:
+        return iter(())
+
+    def after(self, payload: Any, rows: int) -> Request | None | object:
+        return STOP
+
+
+def auto_workers(wall: float, cpu: float, limit: int = MAX_WORKERS) -> int:
+    """Threads worth running for pages like the first: one while this process's CPU is
+    what a page costs; more as waiting on the network grows (wall / cpu of a page)."""
+    if wall <= 0 or wall - cpu <= 0.25 * wall:
+        return 1
+    return max(1, min(limit, math.ceil(wall / max(cpu, 1e-4))))
+
+
+class Pull:
+    """One list, every page: ``run()`` feeds each page's rows, in order, to ``add``."""
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        paging: Paging,
+        add: Callable[[list[Any]], None],
+        *,
+        workers: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        on_page: Callable[[int, int | None], None] | None = None,
+    ) -> None:
+        self.fetch = fetch
+        self.paging = paging
+        self.add = add
+        self.workers = workers
+        self.max_pages = max_pages
+        self.on_page = on_page or (lambda pages, total: None)
+        self.pages = 0
+        self.rows = 0
+        self.chosen_workers = 1
+
+    def run(
+        self, first: Any, url: str, params: dict[str, Any] | None, started: tuple[float, float]
+    ) -> None:
+        """Consume ``first`` (fetched from ``url`` when the thread clocks read ``started``,
+        wall and CPU), then every further page."""
+        rows = self.paging.rows(first)
+        if rows is None:
+            raise APIError("The answer is not a list of rows.", error_type="unknown_page_shape")
+        self._consume(rows)
+        plan = self.paging.plan(first, url, params, len(rows))
+        wall = time.perf_counter() - started[0]
+        cpu = time.thread_time() - started[1]
+        self.chosen_workers = self.workers or auto_workers(wall, cpu)
+        self.on_page(self.pages, plan.known_pages)
+        verdict = plan.after(first, len(rows))
+        last = first
+        if verdict is not STOP:
+            last = self._rest(plan, verdict) or first
+        self.paging.check(first, last, self.rows)
+
+    def _consume(self, rows: list[Any]) -> None:
+        self.pages += 1
+        if self.pages > self.max_pages:
+            raise APIError(
+                f"The list goes on past {self.max_pages:,} pages ({self.rows:,} rows so far), "
+                "so it was stopped rather than fill the memory. If it really is that long, "
+                "raise s.max_pages.",
+                error_type="too_many_pages",
+            )
+        self.rows += len(rows)
+        self.add(rows)
+
+    def _rest(self, plan: Plan, verdict: Request | None | object) -> Any:
+        workers = self.chosen_workers
+        pool = ThreadPoolExecutor(workers, "vital-connect-page") if workers > 1 else None
+        pending: deque[Future[tuple[Any, str]] | Request] = deque()
+        source = plan.ahead()
+        window = 2 * workers
+
+        def submit(req: Request) -> None:
+            pending.append(pool.submit(self.fetch, req) if pool else req)
+
+        def refill() -> None:
+            while len(pending) < window:
+                req = next(source, None)
+                if req is None:
+                    return
+                submit(req)
+
+        last = None
+        try:
+            if isinstance(verdict, Request):
+                submit(verdict)
+            refill()
+            while pending:
+                item = pending.popleft()
+                payload, _url = item.result() if isinstance(item, Future) else self.fetch(item)
+                rows = self.paging.rows(payload)
+                if rows is None:
+                    raise APIError(
+                        "A page of the list is not a list of rows (its shape changed part "
+                        "way). Nothing was returned, so no rows are missing silently.",
+                        error_type="unknown_page_shape",
+                    )
+                self._consume(rows)
+                self.on_page(self.pages, None)
+                last = payload
+                verdict = plan.after(payload, len(rows))
+                if verdict is STOP:
+                    self._drain(pending)
+                    break
+                if isinstance(verdict, Request):
+                    submit(verdict)
+                refill()
+        finally:
+            if pool is not None:
+                for item in pending:
+                    if isinstance(item, Future):
+                        item.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+        return last
+
+    def _drain(self, pending: deque[Future[tuple[Any, str]] | Request]) -> None:
+        # Pages fetched ahead of the last one must be empty; rows there mean the list grew
+        # under us, and stopping quietly would drop them.
+        while pending:
+            item = pending.popleft()
+            if not isinstance(item, Future):
+                continue
+            payload, _url = item.result()
+            if self.paging.rows(payload):
+                raise APIError(
+                    "The list changed while it was being fetched (rows appeared after its "
+                    "last page). Run the same call again.",
+                    error_type="incomplete_pull",
+                )
