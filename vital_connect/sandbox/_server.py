@@ -169,6 +169,17 @@ class Sandbox:
         self._state.rows.clear()
         self._state.rows.update(new)
 
+    def bump_dataset(self, path: str | None = None) -> None:
+        """Publish a new version of VitalDB's open dataset: every file (or only the one at
+        ``path``, e.g. ``"/cases"``, ``"/<tid>"``, ``"/1.0.1/3.vital"``; a full path such as
+        ``"/vitaldb/cases"`` works too) changes its values, its ``ETag`` and its
+        ``Last-Modified``, so a client's conditional request gets 200 again instead of 304.
+        ``reset()`` goes back to the first version."""
+        key = "" if path is None else "/" + str(path).strip("/")
+        if key.startswith("/vitaldb/"):
+            key = key[len("/vitaldb") :]
+        self._state.bump_dataset(key)
+
     # the record
     @property
     def requests(self) -> list[RecordedRequest]:
