@@ -101,7 +101,7 @@ def test_public_names_and_distinctive_secrets():
     ("provider", "path", "expected"),
     [
         ("vitalera", "/api/plans/", lambda b: b["errors"][0]["errorType"] == "service_unavailable"),
-        ("vidaplus", "/users/me/", lambda b: b == {"detail": "Service Unavailable"}),
+        ("vidaplus", "/pacientes/", lambda b: b == {"detail": "Service Unavailable"}),
         ("vitaldb", "/cases", lambda b: b["error"] == "temporarily_unavailable"),
     ],
 )
@@ -153,7 +153,7 @@ def test_slow_next_makes_a_short_timeout_fire(sb):
 
 def test_malformed_next_is_invalid_json_with_a_json_content_type(sb):
     sb.malformed_next()
-    r = requests.get(sb.base_url("vidaplus") + "/users/me/", timeout=T)
+    r = requests.get(sb.base_url("vidaplus") + "/pacientes/", timeout=T)
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "application/json"
     with pytest.raises(ValueError):
@@ -316,6 +316,8 @@ def test_reset_restores_the_seeded_state(sb):
     assert sb.credentials("vitalera")["client_id"] != sandbox.VITALERA_CLIENT_ID
     sb.token_ttl, sb.code_ttl, sb.page_size, sb.latency = 5, 5, 5, 0.01
     sb.rows["plans"] = 1
+    cases = requests.get(sb.base_url("vitaldb") + "/cases", timeout=T)
+    sb.bump_dataset("/vitaldb/cases")
     sb.fail_next(3)
 
     sb.reset()
@@ -324,6 +326,31 @@ def test_reset_restores_the_seeded_state(sb):
     assert sb.requests == []
     assert sb.credentials("vitalera")["client_id"] == sandbox.VITALERA_CLIENT_ID
     assert vitalera_token(sb)  # seeded credentials work again, and no fault is left
+    again = requests.get(sb.base_url("vitaldb") + "/cases", timeout=T)
+    assert again.headers["ETag"] == cases.headers["ETag"]  # the first dataset version
+
+
+def test_bump_dataset_takes_a_dataset_path_in_either_form(sb):
+    vd = sb.base_url("vitaldb")
+    first = {p: requests.get(vd + p, timeout=T).headers["ETag"] for p in ("/cases", "/trks")}
+    sb.bump_dataset("/vitaldb/trks")
+    assert requests.get(vd + "/trks", timeout=T).headers["ETag"] != first["/trks"]
+    assert requests.get(vd + "/cases", timeout=T).headers["ETag"] == first["/cases"]
+    sb.bump_dataset("cases")
+    assert requests.get(vd + "/cases", timeout=T).headers["ETag"] != first["/cases"]
+
+
+def test_default_rows_name_the_new_datasets():
+    assert set(sandbox.DEFAULT_ROWS) == {
+        "plans", "monitoreds", "observations",
+        "pacientes", "profissionais", "consultas", "prescricoes", "exames", "prontuarios",
+        "leitos", "estoques",
+        "cases", "labs", "track_seconds", "wave_seconds",
+        "files",
+    }  # fmt: skip
+    assert sandbox.DEFAULT_ROWS["pacientes"] > 100  # more than vidaplus' default limit
+    for key in sandbox.DEFAULT_ROWS:
+        assert f"``{key}``" in sandbox.Sandbox.__doc__, key  # each one documented
 
 
 def test_settings_are_validated(sb):

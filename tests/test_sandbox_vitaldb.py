@@ -1,295 +1,317 @@
-"""The sandbox's VitalDB, driven with plain requests against seed 003."""
+"""The sandbox's VitalDB open dataset (Web_API_OpenDataset.md), over loopback: plain requests
+for the wire format, and the official ``vitaldb`` client reading the files."""
 
 from __future__ import annotations
 
 import gzip
 import io
-import time
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urljoin, urlsplit
+import math
+import struct
 
+import numpy as np
 import pandas as pd
 import pytest
 import requests
-
-from vital_connect import sandbox
+from werkzeug.http import http_date, parse_date
 
 T = 5
-REDIRECT = sandbox.VITALDB_REDIRECT_URI
+BOM = b"\xef\xbb\xbf"
+CASE_COLUMNS = [
+    "caseid", "subjectid", "casestart", "caseend", "anestart", "aneend", "opstart", "opend",
+    "age", "sex", "height", "weight", "bmi", "asa", "emop", "department", "optype", "dx",
+    "opname", "approach", "position", "ane_type",
+]  # fmt: skip
 
 
 def url(sb, path: str) -> str:
     return sb.base_url("vitaldb") + path
 
 
-class FormParser(HTMLParser):
-    """The login page's form: its attributes and its inputs (name -> attributes)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.form: dict = {}
-        self.inputs: dict[str, dict] = {}
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "id" in attrs:
-            self.ids.add(attrs["id"])
-        if tag == "form":
-            self.form = attrs
-        elif tag in ("input", "button") and "name" in attrs:
-            self.inputs[attrs["name"]] = attrs
+def get(sb, path: str, **headers) -> requests.Response:
+    return requests.get(url(sb, path), headers=headers, timeout=T)
 
 
-def parse_form(html: str) -> FormParser:
-    parser = FormParser()
-    parser.feed(html)
-    return parser
+def raw(sb, path: str) -> tuple[requests.Response, bytes]:
+    """The answer and its body exactly as sent, content coding not undone."""
+    r = requests.get(url(sb, path), stream=True, timeout=T)
+    return r, r.raw.read(decode_content=False)
 
 
-def open_login(sb, **params) -> requests.Response:
-    query = {"client_id": sandbox.VITALDB_CLIENT_ID, "redirect_uri": REDIRECT, **params}
-    return requests.get(url(sb, "/oauth2/login"), params=query, timeout=T)
-
-
-def submit(sb, page: requests.Response, userid: str, password: str) -> requests.Response:
-    """Fill in the form as a browser would: hidden fields as served, action resolved."""
-    form = parse_form(page.text)
-    fields = {n: a.get("value", "") for n, a in form.inputs.items() if a.get("type") == "hidden"}
-    fields |= {"id": userid, "pw": password}
-    target = urljoin(page.url, form.form["action"])
-    return requests.post(target, data=fields, allow_redirects=False, timeout=T)
-
-
-def get_code(sb, **params) -> tuple[str, dict]:
-    r = submit(sb, open_login(sb, **params), sandbox.VITALDB_USERNAME, sandbox.VITALDB_PASSWORD)
-    assert r.status_code == 302, r.text
-    location = r.headers["Location"]
-    query = parse_qs(urlsplit(location).query, keep_blank_values=True)
-    return query["code"][0], query
-
-
-def exchange(sb, code: str, secret: str = sandbox.VITALDB_CLIENT_SECRET) -> requests.Response:
-    form = {"code": code, "client_id": sandbox.VITALDB_CLIENT_ID, "client_secret": secret}
-    return requests.post(url(sb, "/oauth2/token"), data=form, timeout=T)
-
-
-def password_token(sb) -> str:
-    form = {"id": sandbox.VITALDB_USERNAME, "pw": sandbox.VITALDB_PASSWORD}
-    r = requests.post(url(sb, "/oauth2/token"), data=form, timeout=T)
+def frame(r: requests.Response, **kw) -> pd.DataFrame:
     assert r.status_code == 200, r.text
-    return r.json()["access_token"]
+    return pd.read_csv(io.BytesIO(r.content), **kw)
 
 
-def csv_frame(r: requests.Response) -> pd.DataFrame:
+def trks(sb) -> pd.DataFrame:
+    return frame(get(sb, "/trks"))
+
+
+def tid_of(sb, caseid: int, tname: str) -> str:
+    t = trks(sb)
+    return t[(t["caseid"] == caseid) & (t["tname"] == tname)]["tid"].item()
+
+
+# the wire format
+
+
+@pytest.mark.parametrize("path", ["/cases", "/trks", "/labs", "track"])
+def test_every_file_is_csv_sent_with_gzip_content_coding(sb, path):
+    if path == "track":
+        path = "/" + tid_of(sb, 1, "Solar8000/HR")
+    r, body = raw(sb, path)
     assert r.status_code == 200
-    assert r.headers["Content-Type"] == "text/csv"
-    assert "Content-Encoding" not in r.headers
-    assert r.content[:2] == b"\x1f\x8b"  # the gzip magic a client detects
-    return pd.read_csv(io.BytesIO(r.content), compression="gzip")
+    assert r.headers["Content-Encoding"] == "gzip"  # HTTP content coding: pd.read_csv(url)
+    assert r.headers["Content-Type"] == "application/octet-stream"  # not text/csv
+    assert body[:3] == b"\x1f\x8b\x08"  # on the wire: the gzip stream itself
+    assert int(r.headers["Content-Length"]) == len(body)
+    text = gzip.decompress(body)
+    assert text.count(b"\n") >= 2 and b"," in text.split(b"\n", 1)[0]  # a header row, rows
+    assert requests.get(url(sb, path), timeout=T).content == text  # requests undoes it
 
 
-# login page
+def test_cases_start_with_a_byte_order_mark_and_the_others_do_not(sb):
+    cases = get(sb, "/cases").content
+    assert cases.startswith(BOM + b"caseid,subjectid,")
+    assert not get(sb, "/trks").content.startswith(BOM)
+    assert not get(sb, "/labs").content.startswith(BOM)
+    df = pd.read_csv(io.BytesIO(cases), encoding="utf-8-sig")
+    assert list(df.columns) == CASE_COLUMNS
+    assert df["caseid"].tolist() == list(range(1, 41))
+    assert (df["casestart"] == 0).all() and (df["opstart"] < df["opend"]).all()
 
 
-def test_login_page_is_a_form_a_person_fills_in(sb):
-    r = open_login(sb, state="xyz")
-    assert r.status_code == 200
-    assert r.headers["Content-Type"].startswith("text/html")
-    form = parse_form(r.text)
-    assert form.form["id"] == "vitaldb-login"
-    assert form.form["method"] == "post"
-    action = form.form["action"]
-    assert not action.startswith(("/", "http")), "relative, for path-rewriting proxies"
-    assert form.inputs["id"]["id"] == "vitaldb-id"
-    assert form.inputs["pw"]["type"] == "password"
-    assert {"vitaldb-submit", "vitaldb-id", "vitaldb-pw"} <= form.ids
-    hidden = {n: a["value"] for n, a in form.inputs.items() if a.get("type") == "hidden"}
-    assert hidden == {
-        "client_id": sandbox.VITALDB_CLIENT_ID,
-        "redirect_uri": REDIRECT,
-        "state": "xyz",
-    }
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"client_id": "someone-else", "redirect_uri": REDIRECT},
-        {"client_id": sandbox.VITALDB_CLIENT_ID},
-        {"redirect_uri": REDIRECT},
-    ],
-)
-def test_login_page_refuses_unknown_client_or_missing_redirect(sb, params):
-    r = requests.get(url(sb, "/oauth2/login"), params=params, timeout=T)
-    assert r.status_code == 400
-    assert r.headers["Content-Type"].startswith("text/html")
-    assert "<form" not in r.text
-
-
-def test_login_round_trip_redirects_with_code_and_the_exact_state(sb):
-    state = "a b/c+d=é&x"  # needs encoding both ways
-    code, query = get_code(sb, state=state)
-    assert query["state"] == [state]
-    r = exchange(sb, code)
-    assert r.status_code == 200
-    body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
-    assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == 3600
-    assert r.headers["Content-Type"] == "application/json"
-
-
-def test_redirect_keeps_redirect_uri_params_and_omits_state_when_not_given(sb):
-    r = submit(
-        sb,
-        open_login(sb, redirect_uri="http://127.0.0.1:9/cb?session=42"),
-        sandbox.VITALDB_USERNAME,
-        sandbox.VITALDB_PASSWORD,
-    )
-    location = urlsplit(r.headers["Location"])
-    assert (location.scheme, location.netloc, location.path) == ("http", "127.0.0.1:9", "/cb")
-    query = parse_qs(location.query)
-    assert set(query) == {"session", "code"}
-    assert query["session"] == ["42"]
-
-
-def test_wrong_password_shows_the_form_again_with_an_error(sb):
-    r = submit(sb, open_login(sb, state="s1"), sandbox.VITALDB_USERNAME, "wrong")
-    assert r.status_code == 401
-    form = parse_form(r.text)
-    assert "vitaldb-error" in form.ids
-    assert form.inputs["state"]["value"] == "s1"
-    assert "Location" not in r.headers
-
-
-# token endpoint
-
-
-def test_codes_are_single_use(sb):
-    code, _ = get_code(sb)
-    assert exchange(sb, code).status_code == 200
-    again = exchange(sb, code)
-    assert again.status_code == 400
-    assert again.json()["error"] == "invalid_grant"
-    assert set(again.json()) == {"error", "error_description"}
-
-
-def test_codes_expire_after_code_ttl(sb):
-    sb.code_ttl = 1
-    code, _ = get_code(sb)
-    time.sleep(1.1)
-    r = exchange(sb, code)
-    assert r.status_code == 400
-    assert r.json()["error"] == "invalid_grant"
-
-
-def test_default_code_ttl_is_the_documented_three_minutes(sb):
-    assert sb.code_ttl == 180
-
-
-def test_wrong_client_secret_is_invalid_client(sb):
-    code, _ = get_code(sb)
-    r = exchange(sb, code, secret="sbx-vitaldb-secret-wrong")
-    assert r.status_code == 401
-    assert r.json()["error"] == "invalid_client"
-
-
-def test_id_pw_grant_and_its_errors(sb):
-    token = password_token(sb)
-    assert token.count(".") == 2
-    endpoint = url(sb, "/oauth2/token")
-    r = requests.post(endpoint, data={"id": sandbox.VITALDB_USERNAME, "pw": "no"}, timeout=T)
-    assert r.status_code == 400
-    assert r.json()["error"] == "invalid_grant"
-    r = requests.post(endpoint, data={"id": sandbox.VITALDB_USERNAME}, timeout=T)
-    assert r.json()["error"] == "invalid_request"
-
-
-def test_a_json_body_is_refused(sb):
-    creds = {"id": sandbox.VITALDB_USERNAME, "pw": sandbox.VITALDB_PASSWORD}
-    r = requests.post(url(sb, "/oauth2/token"), json=creds, timeout=T)
-    assert r.status_code == 400
-    assert r.json()["error"] == "invalid_request"
-
-
-# userinfo
-
-
-def test_userinfo_reads_the_token_from_the_query(sb):
-    token = password_token(sb)
-    r = requests.get(url(sb, "/oauth2/userinfo"), params={"access_token": token}, timeout=T)
-    assert r.status_code == 200
-    assert r.json() == {"userid": sandbox.VITALDB_USERNAME, "email": sandbox.VITALDB_EMAIL}
-    recorded = sb.requests[-1]
-    assert recorded.path == "/vitaldb/oauth2/userinfo"
-    assert recorded.query == {"access_token": "***"}
-
-
-def test_userinfo_ignores_a_header_only_token(sb):
-    token = password_token(sb)
-    r = requests.get(
-        url(sb, "/oauth2/userinfo"), headers={"Authorization": f"Bearer {token}"}, timeout=T
-    )
-    assert r.status_code == 401
-    assert r.json()["error"] == "invalid_token"
-
-
-def test_userinfo_refuses_an_expired_token(sb):
-    sb.token_ttl = 1
-    token = password_token(sb)
-    time.sleep(1.1)
-    r = requests.get(url(sb, "/oauth2/userinfo"), params={"access_token": token}, timeout=T)
-    assert r.status_code == 401
-    assert r.json()["error"] == "invalid_token"
-    assert "expired" in r.json()["error_description"]
-
-
-# open dataset
-
-
-def test_cases_are_gzip_csv_with_clinical_columns(sb):
-    cases = csv_frame(requests.get(url(sb, "/cases"), timeout=T))
-    assert len(cases) == 40
-    assert list(cases.columns) == [
-        "caseid", "subjectid", "casestart", "caseend", "anestart", "aneend", "opstart", "opend",
-        "age", "sex", "height", "weight", "bmi", "asa", "emop", "department", "optype", "dx",
-        "opname", "approach", "position", "ane_type",
-    ]  # fmt: skip
-    assert cases["caseid"].tolist() == list(range(1, 41))
-    assert set(cases["sex"]) <= {"M", "F"}
-    assert (cases["opstart"] < cases["opend"]).all()
-    assert cases["age"].between(18, 100).all()
-
-
-def test_trks_labs_and_a_track(sb):
-    trks = csv_frame(requests.get(url(sb, "/trks"), timeout=T))
-    assert list(trks.columns) == ["caseid", "tname", "tid"]
-    assert trks["tid"].str.fullmatch(r"[0-9a-f]{40}").all()
-    assert trks["tid"].is_unique
-    assert {"Solar8000/HR", "Solar8000/ART_MBP", "BIS/BIS"} <= set(trks["tname"])
-
-    labs = csv_frame(requests.get(url(sb, "/labs"), timeout=T))
+def test_trks_and_labs_columns(sb):
+    t = trks(sb)
+    assert list(t.columns) == ["caseid", "tname", "tid"]
+    assert t["tid"].str.fullmatch(r"[0-9a-f]{40}").all() and t["tid"].is_unique
+    labs = frame(get(sb, "/labs"))
     assert list(labs.columns) == ["caseid", "dt", "name", "result"]
-    assert labs["caseid"].between(1, 40).all()
-
-    hr = trks[trks["tname"] == "Solar8000/HR"].iloc[0]
-    track = csv_frame(requests.get(url(sb, f"/{hr['tid']}"), timeout=T))
-    assert list(track.columns) == ["Time", "Solar8000/HR"]
-    assert len(track) == 600
-    assert track["Time"].is_monotonic_increasing
-    assert track["Solar8000/HR"].between(30, 200).all()
+    assert labs["caseid"].between(1, 40).all() and len(labs) == 400
 
 
-def test_dataset_follows_rows_and_is_deterministic(sb):
-    first = requests.get(url(sb, "/cases"), timeout=T).content
-    assert requests.get(url(sb, "/cases"), timeout=T).content == first
-    sb.rows["cases"] = 3
-    assert len(csv_frame(requests.get(url(sb, "/cases"), timeout=T))) == 3
-    assert len(pd.read_csv(io.BytesIO(gzip.decompress(first)))) == 40
+def test_not_every_case_has_every_track(sb):
+    t = trks(sb)
+    by_case = t.groupby("caseid")["tname"].apply(set)
+    assert all("Solar8000/HR" in names for names in by_case)
+    with_art = {c for c, names in by_case.items() if {"SNUADC/ART", "Solar8000/ART_MBP"} <= names}
+    assert 1 in with_art and 2 not in with_art
+    assert 0 < len(with_art) < len(by_case)
+    # an arterial line gives both the wave and the numeric, never one alone
+    assert all(("SNUADC/ART" in n) == ("Solar8000/ART_MBP" in n) for n in by_case)
 
 
-def test_unknown_track_is_404(sb):
-    r = requests.get(url(sb, "/" + "0" * 40), timeout=T)
-    assert r.status_code == 404
-    assert r.json()["error"] == "not_found"
+def test_a_numeric_track_omits_missing_rows_so_time_steps_vary(sb):
+    r = get(sb, "/" + tid_of(sb, 1, "Solar8000/HR"))
+    df = frame(r)
+    assert list(df.columns) == ["Time", "Solar8000/HR"]
+    assert df.notna().all().all() and b"nan" not in r.content  # omitted, not printed
+    steps = np.diff(df["Time"].to_numpy())
+    assert (steps > 0).all()
+    assert np.allclose(steps / 2, np.round(steps / 2))  # on the monitor's 2 s grid ...
+    assert steps.max() >= 20 and (steps == 2).mean() > 0.5  # ... with gaps
+    assert len(df) < 1200 / 2
+    assert df["Solar8000/HR"].between(30, 200).all()
+
+
+@pytest.mark.parametrize(("tname", "srate"), [("SNUADC/ECG_II", 500), ("BIS/EEG1_WAV", 128)])
+def test_a_wave_track_time_column_holds_only_start_interval_and_end(sb, tname, srate):
+    r = get(sb, "/" + tid_of(sb, 1, tname))
+    lines = r.content.decode().splitlines()
+    assert lines[0] == f"Time,{tname}"
+    rows = [line.split(",") for line in lines[1:]]
+    n = 10 * srate  # wave_seconds
+    assert len(rows) == n
+    times = {i: row[0] for i, row in enumerate(rows) if row[0] != ""}
+    assert set(times) == {0, 1, n - 1}  # start, interval and end, in their own rows
+    assert float(times[0]) == 0
+    assert float(times[1]) == 1 / srate
+    assert math.isclose(float(times[n - 1]), (n - 1) / srate)
+    missing = [i for i, row in enumerate(rows) if row[1] == "-nan(ind)"]
+    assert len(missing) >= int(0.2 * srate)  # a dropout, kept as rows
+    df = frame(r, na_values="-nan(ind)")
+    assert df[tname].isna().sum() == len(missing) and df[tname].dtype == float
+
+
+def test_dataset_sizes_follow_rows(sb):
+    sb.rows.update({"cases": 3, "track_seconds": 100, "wave_seconds": 2})
+    assert len(frame(get(sb, "/cases"), encoding="utf-8-sig")) == 3
+    assert set(trks(sb)["caseid"]) == {1, 2, 3}
+    assert len(frame(get(sb, "/" + tid_of(sb, 3, "SNUADC/ECG_II")))) == 1000
+    assert len(frame(get(sb, "/" + tid_of(sb, 3, "Solar8000/HR")))) < 50
+    assert get(sb, "/" + tid_of(sb, 3, "BIS/BIS")).status_code == 200
+
+
+def test_unknown_track_or_case_file_is_404(sb):
+    for path in ("/" + "0" * 40, "/41.vital", "/1.0.1/0.vital", "/nothing"):
+        r = get(sb, path)
+        assert r.status_code == 404, path
+        assert r.json()["error"] == "not_found"
+
+
+# case .vital files
+
+
+@pytest.mark.parametrize("path", ["/1.0.1/7.vital", "/0007.vital"])
+def test_case_vital_files_are_the_gzip_file_itself(sb, path):
+    r, body = raw(sb, path)
+    assert r.status_code == 200
+    assert "Content-Encoding" not in r.headers
+    assert r.headers["Content-Type"] == "application/octet-stream"
+    assert body[:4] == b"\x1f\x8b\x08\x00"  # Vital_File_Format.md
+    inner = gzip.decompress(body)
+    assert inner[:4] == b"VITA"
+    version, headerlen = struct.unpack_from("<LH", inner, 4)
+    assert (version, headerlen) == (3, 26)
+    assert "ETag" in r.headers
+
+
+# caching
+
+
+def test_dataset_answers_carry_etag_and_last_modified_and_honour_conditions(sb):
+    first = get(sb, "/cases")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert etag.startswith('"') and etag.endswith('"')
+    assert parse_date(modified) is not None
+
+    def status(**headers):
+        r = get(sb, "/cases", **headers)
+        if r.status_code == 304:
+            assert r.content == b""
+            assert r.headers["ETag"] == etag and r.headers["Last-Modified"] == modified
+        return r.status_code
+
+    assert status(**{"If-None-Match": etag}) == 304
+    assert status(**{"If-None-Match": f'"other", W/{etag}'}) == 304  # weak comparison
+    assert status(**{"If-None-Match": "*"}) == 304
+    assert status(**{"If-None-Match": '"other"'}) == 200
+    assert status(**{"If-Modified-Since": modified}) == 304
+    earlier = http_date(parse_date(modified).timestamp() - 1)
+    assert status(**{"If-Modified-Since": earlier}) == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
+    assert status(**{"If-None-Match": '"other"', "If-Modified-Since": modified}) == 200
+    assert status(**{"If-Modified-Since": "not a date"}) == 200
+    sent = [q for q in sb.requests if q.path == "/vitaldb/cases"]
+    assert sent[1].headers["If-None-Match"] == etag
+    assert sent[5].headers["If-Modified-Since"] == modified
+    assert [q.status for q in sent] == [200, 304, 304, 304, 200, 304, 200, 200, 200]
+
+
+def test_each_file_has_its_own_etag_and_the_track_files_too(sb):
+    paths = ["/cases", "/trks", "/labs", "/" + tid_of(sb, 1, "SNUADC/ART"), "/1.0.1/1.vital"]
+    etags = {p: get(sb, p).headers["ETag"] for p in paths}
+    assert len(set(etags.values())) == len(paths)
+    for p, etag in etags.items():
+        assert get(sb, p, **{"If-None-Match": etag}).status_code == 304, p
+
+
+def test_bump_dataset_changes_content_etag_and_last_modified(sb):
+    hr = "/" + tid_of(sb, 1, "Solar8000/HR")
+    before = {p: get(sb, p) for p in ("/cases", "/labs", hr)}
+    sb.bump_dataset("/labs")
+    r = get(sb, "/labs", **{"If-None-Match": before["/labs"].headers["ETag"]})
+    assert r.status_code == 200
+    assert r.headers["ETag"] != before["/labs"].headers["ETag"]
+    assert parse_date(r.headers["Last-Modified"]) > parse_date(
+        before["/labs"].headers["Last-Modified"]
+    )
+    assert r.content != before["/labs"].content
+    assert (
+        get(sb, "/cases", **{"If-None-Match": before["/cases"].headers["ETag"]}).status_code == 304
+    )
+
+    sb.bump_dataset()  # every file
+    for p, old in before.items():
+        r = get(sb, p, **{"If-None-Match": old.headers["ETag"]})
+        assert r.status_code == 200, p
+        assert r.content != old.content, p
+
+    sb.reset()  # back to the first version: the first ETags are good again
+    for p, old in before.items():
+        assert get(sb, p, **{"If-None-Match": old.headers["ETag"]}).status_code == 304, p
+
+
+def test_new_rows_are_a_rewritten_file(sb):
+    first = get(sb, "/cases")
+    sb.rows["cases"] = 5
+    r = get(sb, "/cases", **{"If-None-Match": first.headers["ETag"]})
+    assert r.status_code == 200 and len(frame(r, encoding="utf-8-sig")) == 5
+    assert parse_date(r.headers["Last-Modified"]) > parse_date(first.headers["Last-Modified"])
+
+
+# the official client
+
+
+@pytest.fixture
+def official(sb, monkeypatch):
+    """The official vitaldb package, pointed at the sandbox (its module-level api_url), with
+    its module-level caches emptied."""
+    vitaldb = pytest.importorskip("vitaldb")
+    from vitaldb import dataset
+
+    monkeypatch.setattr(dataset, "api_url", sb.base_url("vitaldb"))
+    for cache in ("dftrks", "dfci", "dflabs"):
+        monkeypatch.setattr(dataset, cache, None)
+    return vitaldb
+
+
+def csv_values(sb, tid: str) -> pd.DataFrame:
+    return frame(get(sb, "/" + tid), na_values="-nan(ind)")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # its per-track CSV functions warn
+def test_the_official_client_reads_cases_labs_and_finds_cases_by_tracks(sb, official):
+    clinical = official.load_clinical_data([1, 2, 3])
+    assert clinical["caseid"].tolist() == [1, 2, 3]  # the BOM did not spoil the header
+    assert list(clinical.columns) == CASE_COLUMNS
+    labs = official.load_lab_data([1])
+    assert set(labs["caseid"]) == {1} and set(labs.columns) == {"caseid", "dt", "name", "result"}
+    t = trks(sb)
+    has = t.groupby("caseid")["tname"].apply(set)
+    expected = {c for c, names in has.items() if {"SNUADC/ART", "Solar8000/HR"} <= names}
+    assert sorted(official.find_cases(["SNUADC/ART", "Solar8000/HR"])) == sorted(expected)
+    assert set(official.find_cases(["Solar8000/HR"])) == set(has.index)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize(("tname", "srate"), [("SNUADC/ART", 500), ("BIS/EEG1_WAV", 128)])
+def test_the_official_load_trk_rebuilds_wave_times(sb, official, tname, srate):
+    from vitaldb import dataset
+
+    tid = tid_of(sb, 1, tname)
+    values = csv_values(sb, tid)[tname].to_numpy()
+    wave = dataset.load_trk(tid, 1 / srate)
+    assert len(wave) == len(values) == 10 * srate  # one sample per row: times rebuilt
+    assert np.isnan(wave).sum() == np.isnan(values).sum() > 0  # -nan(ind) became NaN
+    assert np.allclose(wave, values, equal_nan=True, atol=1e-3)
+    per_second = dataset.load_trk(tid, 1)  # resampled to the interval asked for
+    assert len(per_second) == 10
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_official_load_trk_places_numeric_samples_at_their_times(sb, official):
+    from vitaldb import dataset
+
+    tid = tid_of(sb, 1, "Solar8000/HR")
+    df = csv_values(sb, tid)
+    hr = dataset.load_trk(tid, 2)
+    rows = (df["Time"] // 2).astype(int).to_numpy()
+    assert len(hr) == rows.max() + 1
+    assert np.array_equal(hr[rows], df["Solar8000/HR"].to_numpy())
+    assert np.isnan(np.delete(hr, rows)).all() and len(rows) < len(hr)  # the omitted ones
+    both = dataset.load_trks([tid, tid_of(sb, 1, "BIS/BIS")], 2)
+    assert both.shape[1] == 2 and np.allclose(both[: len(hr), 0], hr, equal_nan=True)
+
+
+def test_the_official_load_case_reads_the_case_vital_file(sb, official):
+    ecg = csv_values(sb, tid_of(sb, 1, "SNUADC/ECG_II"))["SNUADC/ECG_II"].to_numpy()
+    hr = csv_values(sb, tid_of(sb, 1, "Solar8000/HR"))
+    both = official.load_case(1, ["SNUADC/ECG_II", "Solar8000/HR"], 1 / 500)
+    assert both.shape == (1200 * 500, 2)  # one clock: the case's track_seconds
+    assert np.allclose(both[: len(ecg), 0], ecg, equal_nan=True, atol=1e-4)
+    assert np.isnan(both[len(ecg) :, 0]).all()
+    assert np.nansum(~np.isnan(both[:, 1])) == len(hr)
+    grid = official.load_case(1, ["Solar8000/HR"], 2)[:, 0]  # the monitor's own grid
+    rows = (hr["Time"] // 2).astype(int).to_numpy()
+    assert np.array_equal(grid[rows], hr["Solar8000/HR"].to_numpy())
+    assert "/vitaldb/1.0.1/1.vital" in [q.path for q in sb.requests]

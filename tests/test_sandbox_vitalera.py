@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
-from datetime import datetime
+from datetime import date, datetime
 
 import jwt
 import pytest
@@ -196,7 +197,7 @@ def test_expired_token_gets_exactly_the_documented_401(sb):
     sb.token_ttl = 1
     token = client_token(sb).json()["access_token"]
     time.sleep(1.1)
-    for path in ("/api/plans/", "/api/auth/tokens/validate/", "/api/measurements/"):
+    for path in ("/api/plans/", "/api/auth/tokens/validate/", "/api/monitoreds/1/observations/"):
         r = requests.get(url(sb, path), headers=bearer(token), timeout=T)
         assert r.status_code == 401
         assert r.json() == EXPIRED
@@ -353,37 +354,136 @@ def test_plans_pagination_links_lead_to_the_end_and_counts_add_up(sb):
     assert pages[2]["next"] is None
 
 
-@pytest.mark.parametrize(("path", "rows"), [("/api/patients/", 120), ("/api/measurements/", 2500)])
-def test_nested_lists_page_to_their_row_count(sb, path, rows):
-    token = client_token(sb).json()["access_token"]
-    size = 50 if rows < 1000 else 1000
-    pages, results = walk(sb, url(sb, f"{path}?page_size={size}"), token)
-    assert len(pages) == -(-rows // size)
-    assert len(results) == rows == pages[0]["count"]
-    assert len({r["id"] for r in results}) == rows
+MONITORED = ["id", "monitored_code", "email", "sex", "birth_date", "deep_link"]
+OBSERVATION = ["id", "observation_definition", "category", "value", "value_type",
+               "value_unit", "issued", "effective_datetime", "source_id"]  # fmt: skip
+UNITS = {  # docs-v2.vitalera.io/fhir-resources/observation, "Observation Types"
+    "heart_rate": "bpm", "blood_pressure_systolic": "mmHg", "blood_pressure_diastolic": "mmHg",
+    "temperature": "celsius", "oxygen_saturation": "percentage", "weight": "kg",
+    "blood_glucose": "mg/dL", "respiratory_rate": "breaths/min",
+}  # fmt: skip
 
 
-def test_nested_objects_in_patients_and_measurements(sb):
+def utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0
+    return moment
+
+
+def test_monitoreds_are_the_documented_patients(sb):
     token = client_token(sb).json()["access_token"]
-    patient = requests.get(url(sb, "/api/patients/"), headers=bearer(token), timeout=T).json()
-    first = patient["results"][0]
-    assert {"id", "external_id", "birth_year", "sex", "organization"} <= set(first)
-    assert set(first["organization"]) == {"id", "name"}
-    assert str(first["organization"]["id"]) == "123"
-    m = requests.get(url(sb, "/api/measurements/"), headers=bearer(token), timeout=T).json()
-    first = m["results"][0]
-    assert {"id", "patient", "type", "value", "unit", "measured_at", "device"} <= set(first)
-    assert set(first["patient"]) == {"id", "external_id"}
-    assert set(first["device"]) == {"id", "model"}
-    assert isinstance(first["value"], int | float)
-    assert datetime.fromisoformat(first["measured_at"]).tzinfo is not None
+    pages, results = walk(sb, url(sb, "/api/monitoreds/?page_size=50"), token)
+    assert [len(p["results"]) for p in pages] == [50, 50, 20]
+    assert pages[0]["count"] == 120 and [m["id"] for m in results] == list(range(1, 121))
+    for m in results:
+        assert list(m) == MONITORED
+        assert re.fullmatch(r"[A-Z0-9]{6}", m["monitored_code"])
+        assert m["deep_link"] == f"https://link.vitalera.io/register/{m['monitored_code']}"
+        assert m["sex"] in ("female", "male") and "@" in m["email"]
+        assert date.fromisoformat(m["birth_date"]).year >= 1935
+    assert len({m["monitored_code"] for m in results}) == 120
+    one = requests.get(url(sb, "/api/monitoreds/7/"), headers=bearer(token), timeout=T)
+    assert one.status_code == 200 and one.json() == results[6]
+    r = requests.get(url(sb, "/api/monitoreds/121/"), headers=bearer(token), timeout=T)
+    assert r.status_code == 404
+    assert r.json() == {"errors": [{"errorType": "not_found", "message": "Not found."}]}
+
+
+def test_observations_of_a_monitored_and_one_by_id(sb):
+    token = client_token(sb).json()["access_token"]
+    pages, results = walk(sb, url(sb, "/api/monitoreds/3/observations/"), token)
+    assert [len(p["results"]) for p in pages] == [50, 50, 20]  # sb.page_size, 120 each
+    ids = [o["id"] for o in results]
+    assert ids == list(range(241, 361))  # monitored 3's block
+    for o in results:
+        assert list(o) == OBSERVATION
+        definition = o["observation_definition"]
+        assert list(definition) == ["observation_name", "observation_method"]
+        assert o["value_unit"] == UNITS[definition["observation_name"]]
+        assert isinstance(o["value"], str)  # "value: string"
+        number = {"int": int, "float": float}[o["value_type"]](o["value"])
+        assert str(number) == o["value"]
+        assert o["category"] == "physiological_data" and isinstance(o["source_id"], int)
+        assert utc(o["issued"]) >= utc(o["effective_datetime"])
+        assert o["issued"].endswith("Z")
+    times = [utc(o["effective_datetime"]) for o in results]
+    assert times == sorted(times)
+    assert {o["value_type"] for o in results} == {"int", "float"}
+    one = requests.get(url(sb, "/api/observations/250/"), headers=bearer(token), timeout=T)
+    assert one.status_code == 200 and one.json() == results[9]
+    for missing in ("/api/observations/0/", "/api/observations/14401/",
+                    "/api/monitoreds/999/observations/"):  # fmt: skip
+        r = requests.get(url(sb, missing), headers=bearer(token), timeout=T)
+        assert r.status_code == 404, missing
+
+
+def test_create_a_monitored_in_the_organization(sb):
+    token = client_token(sb).json()["access_token"]
+    endpoint = url(sb, "/api/organizations/123/monitoreds/")
+    body = {"email": "new.patient@example.test", "sex": "female", "birth_date": "1985-04-11"}
+    r = requests.post(endpoint, json=body, headers=bearer(token), timeout=T)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert list(created) == MONITORED
+    assert {k: created[k] for k in body} == body
+    assert created["deep_link"].endswith("/" + created["monitored_code"])
+    mid = created["id"]
+    got = requests.get(url(sb, f"/api/monitoreds/{mid}/"), headers=bearer(token), timeout=T)
+    assert got.json() == created
+    listed = requests.get(url(sb, "/api/monitoreds/?page=last"), headers=bearer(token), timeout=T)
+    assert listed.json()["count"] == 121 and listed.json()["results"][-1] == created
+    none = requests.get(url(sb, f"/api/monitoreds/{mid}/observations/"), headers=bearer(token),
+                        timeout=T)  # fmt: skip
+    assert none.json()["count"] == 0
+
+    again = requests.post(endpoint, json=body, headers=bearer(token), timeout=T)
+    assert again.status_code == 400 and error_types(again) == ["validation_error"]
+    bad = {"email": "x@example.test", "sex": "robot", "birth_date": "11/04/1985"}
+    r = requests.post(endpoint, json=bad, headers=bearer(token), timeout=T)
+    assert r.status_code == 400 and error_types(r) == ["validation_error"] * 2
+    r = requests.post(endpoint, json={}, headers=bearer(token), timeout=T)
+    assert r.status_code == 400 and "email" in r.json()["errors"][0]["message"]
+    other = url(sb, "/api/organizations/999/monitoreds/")
+    assert requests.post(other, json=body, headers=bearer(token), timeout=T).status_code == 404
+    assert requests.post(endpoint, json=body, timeout=T).status_code == 401
+    sb.reset()
+    listed = requests.get(url(sb, "/api/monitoreds/"), headers=bearer(token), timeout=T)
+    assert listed.json()["count"] == 120  # reset forgets what was created
+
+
+def test_plans_list_and_detail(sb):
+    token = client_token(sb).json()["access_token"]
+    plans = requests.get(url(sb, "/api/plans/"), headers=bearer(token), timeout=T).json()
+    first = plans["results"][0]
+    assert list(first) == ["id", "name", "status", "activities", "alarms"]
+    assert first["status"] in ("active", "inactive")
+    kinds = {a["type"] for a in first["activities"]}
+    assert kinds == {"questionnaire", "observation"}
+    for activity in first["activities"]:
+        key = "questionnaire_id" if activity["type"] == "questionnaire" else "observation_name"
+        assert set(activity) == {"type", key, "timing"}
+    assert all(a["min_value"] < a["max_value"] for a in first["alarms"])
+    detail = requests.get(url(sb, "/api/plans/5/"), headers=bearer(token), timeout=T)
+    assert detail.json() == plans["results"][4]
+    assert (
+        requests.get(url(sb, "/api/plans/13/"), headers=bearer(token), timeout=T).status_code == 404
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/patients/", "/api/measurements/"])
+def test_invented_endpoints_are_gone(sb, path):
+    token = client_token(sb).json()["access_token"]
+    r = requests.get(url(sb, path), headers=bearer(token), timeout=T)
+    assert r.status_code == 404 and error_types(r) == ["not_found"]
 
 
 def test_page_size_setting_cap_last_and_invalid_pages(sb):
     token = client_token(sb).json()["access_token"]
+    sb.rows["observations"] = 2500
 
     def get(query):
-        return requests.get(url(sb, f"/api/measurements/{query}"), headers=bearer(token), timeout=T)
+        path = f"/api/monitoreds/1/observations/{query}"
+        return requests.get(url(sb, path), headers=bearer(token), timeout=T)
 
     sb.page_size = 7
     assert len(get("").json()["results"]) == 7
@@ -398,13 +498,17 @@ def test_page_size_setting_cap_last_and_invalid_pages(sb):
 
 def test_data_is_deterministic_and_sized_by_rows(sb):
     token = client_token(sb).json()["access_token"]
-    page = url(sb, "/api/measurements/?page=3")
+    page = url(sb, "/api/monitoreds/?page=2")
     first = requests.get(page, headers=bearer(token), timeout=T).json()
     again = requests.get(page, headers=bearer(token), timeout=T).json()
     assert first == again
-    sb.rows["plans"] = 3
+    sb.rows.update({"plans": 3, "monitoreds": 4, "observations": 5})
     plans = requests.get(url(sb, "/api/plans/"), headers=bearer(token), timeout=T).json()
     assert plans["count"] == 3 and len(plans["results"]) == 3
+    monitoreds = requests.get(url(sb, "/api/monitoreds/"), headers=bearer(token), timeout=T)
+    assert monitoreds.json()["count"] == 4
+    obs = requests.get(url(sb, "/api/monitoreds/4/observations/"), headers=bearer(token), timeout=T)
+    assert [o["id"] for o in obs.json()["results"]] == [16, 17, 18, 19, 20]
 
 
 def test_data_needs_a_token_and_unknown_paths_use_the_error_shape(sb):

@@ -1,8 +1,19 @@
 """A local stand-in for vitalera, vidaplus and VitalDB: real HTTP, synthetic data.
 
-One Flask app serves the three providers' protocols, as their own documents describe them,
-under ``/vitalera``, ``/vidaplus`` and ``/vitaldb`` of one loopback origin. It runs in a
-daemon thread, so it works from a notebook cell and stops with the kernel::
+One Flask app serves the three providers' protocols, as their own public documents describe
+them, under ``/vitalera``, ``/vidaplus`` and ``/vitaldb`` of one loopback origin:
+
+- ``/vitalera``: the authentication page (seeds 000/001) and the FHIR-resource pages of
+  docs-v2.vitalera.io (monitoreds, observations, plans), as Django REST framework pages.
+- ``/vidaplus``: the FastAPI app lRauane/SGHSS-VidaPlus, from its code and published docs
+  (seed 002): /auth/token/, /auth/token/refresh_token and its eight resources.
+- ``/vitaldb``: snuhvitallab/vitaldb-docs and the official client vitaldb/vitalutils:
+  vitaldb.net's OAuth2 API (seed 003) and Web API (/api/...), and api.vitaldb.net's open
+  dataset (/cases, /trks, /labs, /<tid>, case .vital files) on the same prefix.
+
+Each module's docstring says which document it follows and what it chose where the
+documents are silent. The server runs in a daemon thread, so it works from a notebook cell
+and stops with the kernel::
 
     from vital_connect import sandbox
 
@@ -10,6 +21,8 @@ daemon thread, so it works from a notebook cell and stops with the kernel::
         creds = sb.credentials("vitalera")      # base_url, client_id, client_secret, ...
         sb.token_ttl = 1                        # tokens issued from now on live 1 s
         sb.fail_next(2, 503, path="/vitalera")  # the next two vitalera calls fail
+        sb.rows["pacientes"] = 1000             # dataset sizes
+        sb.bump_dataset()                       # VitalDB's open dataset: new ETags
         sb.requests                             # what arrived, secrets masked
 
 Tokens are HS256 JWTs signed with a random per-server key; the demo accounts and clients

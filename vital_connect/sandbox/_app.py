@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from . import _vidaplus, _vitaldb, _vitalera
+from . import _vidaplus, _vitaldb, _vitaldb_dataset, _vitalera
 from ._errors import Refused, status_error
 from ._state import PROVIDERS, State
 
@@ -22,6 +22,8 @@ def create_app(state: State) -> Flask:
     app.register_blueprint(_vitalera.blueprint(state), url_prefix="/vitalera")
     app.register_blueprint(_vidaplus.blueprint(state), url_prefix="/vidaplus")
     app.register_blueprint(_vitaldb.blueprint(state), url_prefix="/vitaldb")
+    # In production the open dataset is api.vitaldb.net; here it shares the /vitaldb prefix.
+    app.register_blueprint(_vitaldb_dataset.blueprint(state), url_prefix="/vitaldb")
 
     @app.errorhandler(Refused)
     def refused(exc: Refused):

@@ -8,10 +8,14 @@ from http import HTTPStatus
 from werkzeug.wrappers import Response
 
 
-def json_response(body: object, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, headers=headers, content_type="application/json"
+def json_response(
+    body: object, status: int = 200, headers: dict | None = None, *, compact: bool = False
+) -> Response:
+    # compact: as Starlette writes JSON (UTF-8 as is, no spaces); else json.dumps' default.
+    text = (
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")) if compact else json.dumps(body)
     )
+    return Response(text.encode(), status=status, headers=headers, mimetype="application/json")
 
 
 def vitalera_error(
@@ -29,8 +33,8 @@ def vitalera_errors(
 
 
 def vidaplus_error(status: int, detail: object, headers: dict | None = None) -> Response:
-    # FastAPI's HTTPException body: {"detail": ...}.
-    return json_response({"detail": detail}, status, headers)
+    # FastAPI's HTTPException body: {"detail": ...}, written as Starlette writes JSON.
+    return json_response({"detail": detail}, status, headers, compact=True)
 
 
 def vitaldb_error(

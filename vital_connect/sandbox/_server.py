@@ -30,6 +30,24 @@ class Sandbox:
 
     Made by :func:`serve`, already started. ``token_ttl``, ``code_ttl``, ``page_size``,
     ``latency`` and ``rows`` can be changed at any time; the next request honours them.
+
+    Knobs: ``token_ttl`` (seconds, tokens issued from now on), ``code_ttl`` (VitalDB codes),
+    ``page_size`` (vitalera's default DRF page), ``latency`` (seconds before every answer),
+    ``rows`` (dataset sizes, below), ``bump_dataset()`` (a new version of VitalDB's open
+    dataset: new values, ETags and Last-Modified), and the fault knobs ``fail_next``,
+    ``drop_next``, ``slow_next``, ``malformed_next``, ``html_next``. ``requests`` is what
+    arrived (headers included, e.g. ``If-None-Match``), secrets masked; ``reset()`` undoes
+    everything.
+
+    ``rows`` keys (``DEFAULT_ROWS`` has the defaults):
+
+    - vitalera: ``plans``, ``monitoreds``, ``observations`` (per monitored).
+    - vidaplus: ``pacientes``, ``profissionais``, ``consultas``, ``prescricoes``,
+      ``exames``, ``prontuarios`` (one per paciente, at most ``pacientes``), ``leitos``,
+      ``estoques``.
+    - VitalDB open dataset: ``cases``, ``labs``, ``track_seconds`` (length of each numeric
+      track), ``wave_seconds`` (length of each wave track, 500 rows a second at 500 Hz).
+    - VitalDB Web API: ``files`` (the demo user's recordings).
     """
 
     def __init__(
@@ -160,7 +178,8 @@ class Sandbox:
 
     @property
     def rows(self) -> dict[str, int]:
-        """Dataset sizes, a live dict: ``sb.rows["measurements"] = 100_000``."""
+        """Dataset sizes, a live dict: ``sb.rows["pacientes"] = 100_000`` (keys: the class
+        docstring, ``DEFAULT_ROWS``)."""
         return self._state.rows
 
     @rows.setter
@@ -168,6 +187,28 @@ class Sandbox:
         new = _rows(value)
         self._state.rows.clear()
         self._state.rows.update(new)
+
+    def bump_dataset(self, path: str | None = None) -> None:
+        """Publish a new version of VitalDB's open dataset: every file (or only the one at
+        ``path``, e.g. ``"/cases"``, ``"/<tid>"``, ``"/1.0.1/3.vital"``; a full path such as
+        ``"/vitaldb/cases"`` works too) changes its values, its ``ETag`` and its
+        ``Last-Modified``, so a client's conditional request gets 200 again instead of 304.
+        ``reset()`` goes back to the first version.
+
+        >>> import requests
+        >>> with serve() as sb:
+        ...     cases = sb.base_url("vitaldb") + "/cases"
+        ...     etag = requests.get(cases, timeout=5).headers["ETag"]
+        ...     cached = requests.get(cases, headers={"If-None-Match": etag}, timeout=5)
+        ...     sb.bump_dataset("/cases")
+        ...     fresh = requests.get(cases, headers={"If-None-Match": etag}, timeout=5)
+        >>> cached.status_code, fresh.status_code, fresh.headers["ETag"] != etag
+        (304, 200, True)
+        """
+        key = "" if path is None else "/" + str(path).strip("/")
+        if key.startswith("/vitaldb/"):
+            key = key[len("/vitaldb") :]
+        self._state.bump_dataset(key)
 
     # the record
     @property
@@ -260,10 +301,20 @@ def serve(
 ) -> Sandbox:
     """Start a sandbox in a background thread and return it (``port=0``: any free port).
 
-    Use it as a context manager to stop it at the end::
+    Use it as a context manager to stop it at the end. vidaplus pages by offset and limit
+    (default 100); the short page is the last:
 
-        with serve() as sb:
-            requests.get(sb.base_url("vitaldb") + "/cases", timeout=5)
+    >>> import requests
+    >>> with serve(rows={"pacientes": 120}) as sb:
+    ...     vp = sb.base_url("vidaplus")
+    ...     form = {"username": sb.credentials("vidaplus")["username"],
+    ...             "password": sb.credentials("vidaplus")["password"]}
+    ...     token = requests.post(vp + "/auth/token/", data=form, timeout=5).json()
+    ...     auth = {"Authorization": "Bearer " + token["access_token"]}
+    ...     pages = [requests.get(vp + "/pacientes/", params={"offset": o}, headers=auth,
+    ...                           timeout=5).json()["pacientes"] for o in (0, 100)]
+    >>> [len(page) for page in pages]
+    [100, 20]
     """
     sandbox = Sandbox(
         port=port,

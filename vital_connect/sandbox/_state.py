@@ -6,6 +6,7 @@ by the next request. Everything a request can change is guarded by one lock.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -14,19 +15,33 @@ from dataclasses import dataclass
 
 from . import _accounts as acc
 from ._faults import Faults
+from ._httpcache import DATASET_MTIME, REWRITE_STEP
 from ._record import Recorder
 from ._tokens import TokenIssuer
 
 PROVIDERS = ("vitalera", "vidaplus", "vitaldb")
 
 DEFAULT_ROWS: dict[str, int] = {
-    "plans": 12,  # vitalera /api/plans/
-    "patients": 120,  # vitalera /api/patients/
-    "measurements": 2500,  # vitalera /api/measurements/
-    "records": 300,  # vidaplus /records/
-    "cases": 40,  # VitalDB /cases (5 tracks each in /trks)
-    "labs": 400,  # VitalDB /labs
-    "samples": 600,  # VitalDB /<tid>: rows per track
+    # vitalera (docs-v2.vitalera.io, FHIR resources)
+    "plans": 12,  # /api/plans/
+    "monitoreds": 120,  # /api/monitoreds/
+    "observations": 120,  # /api/monitoreds/{id}/observations/: per monitored
+    # vidaplus (lRauane/SGHSS-VidaPlus), each its list's key
+    "pacientes": 250,  # /pacientes/ (more than the default limit of 100: paging shows)
+    "profissionais": 40,  # /profissionais/
+    "consultas": 600,  # /consultas/
+    "prescricoes": 400,  # /prescricoes/
+    "exames": 500,  # /exames/
+    "prontuarios": 250,  # /prontuario/: one per paciente, so at most "pacientes"
+    "leitos": 80,  # /leitos/
+    "estoques": 150,  # /estoque/
+    # VitalDB open dataset
+    "cases": 40,  # /cases
+    "labs": 400,  # /labs
+    "track_seconds": 1200,  # length of each numeric track of a case (/<tid>, .vital)
+    "wave_seconds": 10,  # length of each wave track of a case: 500 rows a second
+    # VitalDB Web API
+    "files": 6,  # the demo user's .vital files: /api/filelist, /api/download
 }
 
 
@@ -74,11 +89,41 @@ class State:
             self.vitalera_client_secret = acc.VITALERA_CLIENT_SECRET
             self._refresh_tokens: dict[str, str] = {}  # jti -> sub, removed once used
             self._codes: dict[str, _Code] = {}
+            self.monitoreds_created: list[dict] = []  # vitalera POSTs, gone on reset
+            self._bumps: dict[str, int] = {}  # "" for the whole dataset, else one path
+            self._files: dict[str, tuple[str, int, int]] = {}  # path -> digest, version, mtime
         self.faults.clear()
         self.recorder.clear()
 
     def row_count(self, name: str) -> int:
         return max(0, int(self.rows.get(name, DEFAULT_ROWS[name])))
+
+    def sizes(self, *names: str) -> tuple[int, ...]:
+        return tuple(self.row_count(n) for n in names)
+
+    # VitalDB open dataset: a version per file, and each file's stamp
+    def dataset_version(self, path: str) -> int:
+        with self.lock:
+            return self._bumps.get("", 0) + self._bumps.get(path, 0)
+
+    def bump_dataset(self, path: str = "") -> None:
+        with self.lock:
+            self._bumps[path] = self._bumps.get(path, 0) + 1
+
+    def file_stamp(self, path: str, body: bytes, version: int) -> tuple[str, int]:
+        """The ETag and mtime of the file at ``path`` now holding ``body``: the mtime moves
+        on when the content or the version changed since the last answer (a rewrite)."""
+        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+        with self.lock:
+            old = self._files.get(path)
+            if old is None:
+                mtime = DATASET_MTIME + REWRITE_STEP * version
+            elif old[:2] == (digest, version):
+                mtime = old[2]
+            else:
+                mtime = old[2] + REWRITE_STEP * max(1, version - old[1])
+            self._files[path] = (digest, version, mtime)
+        return f'"{mtime:x}-{len(body):x}"', mtime
 
     # vitalera
     def vitalera_client_ok(self, client_id: object, client_secret: object) -> bool:

@@ -1,7 +1,16 @@
-"""vitalera, as seeds 000 (EN) and 001 (NL) describe it, mounted at ``/vitalera``.
+"""vitalera, mounted at ``/vitalera``.
 
-JSON bodies only; every error is ``{"errors":[{"errorType","message"}]}``. Where the seed is
-silent, the server behaves like the Django REST framework service it evidently is.
+What follows which document: seeds 000 (EN) and 001 (NL), the authentication page of
+docs-v2.vitalera.io, for tokens, refresh, validate and credential rotation; its FHIR-resource
+pages for the data: ``/api/monitoreds/``, ``/api/monitoreds/{id}/``,
+``POST /api/organizations/{org_id}/monitoreds/``, ``/api/monitoreds/{id}/observations/``,
+``/api/observations/{id}/``, ``/api/plans/``, ``/api/plans/{id}/`` (fields in
+``_vitalera_data``).
+
+JSON bodies only; every error is ``{"errors":[{"errorType","message"}]}``. Where the docs are
+silent, the server behaves like the Django REST framework service it evidently is: lists are
+DRF pages (``count, next, previous, results``; the docs do not document pagination), a
+detail that does not exist is 404 "Not found.", a created object is 201.
 """
 
 from __future__ import annotations
@@ -9,18 +18,20 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import date
 
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
 from . import _accounts as acc
-from . import _synthetic as synth
+from . import _vitalera_data as data
 from ._errors import Refused, vitalera_error, vitalera_errors
 from ._pagination import InvalidPage, paginate
 from ._state import State, same
 from ._tokens import TokenError
 
 REFRESH_TTL = 30 * 24 * 3600  # the seed gives no lifetime for refresh tokens
+CREATED_IDS = 900_000  # monitoreds POSTed get ids above this, clear of any rows setting
 _EXPIRED = ("expired_token", "Access token expired")  # seed 000, "Token Validity", verbatim
 # DRF sends a challenge with every 401 from an authenticated endpoint.
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
@@ -152,33 +163,106 @@ def blueprint(state: State) -> Blueprint:
             "application_types": ["API"],
         }
 
-    def listing(rows: str, make: Callable[[int], dict]) -> dict:
-        authenticate()
-        count = state.row_count(rows)
+    def page_of(count: int, make: Callable[[int], dict], extra: list | None = None) -> dict:
+        # Django REST framework's PageNumberPagination (the docs give no pagination).
+        extra = extra or []
+        total = count + len(extra)
         try:
-            page = paginate(request.url, request.args, count, state.page_size)
+            page = paginate(request.url, request.args, total, state.page_size)
         except InvalidPage:
             raise refuse(404, "not_found", "Invalid page.") from None
-        return {
-            "count": count,
-            "next": page.next,
-            "previous": page.previous,
-            "results": [make(i) for i in range(page.start, page.stop)],
-        }
+        rows = [make(i) if i < count else extra[i - count] for i in range(page.start, page.stop)]
+        return {"count": total, "next": page.next, "previous": page.previous, "results": rows}
+
+    def not_found() -> Refused:
+        return refuse(404, "not_found", "Not found.")  # DRF's NotFound detail
+
+    def monitored_or_404(mid: int) -> dict:
+        if 1 <= mid <= state.row_count("monitoreds"):
+            return data.monitored(mid - 1)
+        with state.lock:
+            created = [m for m in state.monitoreds_created if m["id"] == mid]
+        if not created:
+            raise not_found()
+        return created[0]
 
     @bp.get("/api/plans/")
     def plans():
-        return listing("plans", synth.plan)
+        authenticate()
+        return page_of(state.row_count("plans"), data.plan)
 
-    @bp.get("/api/patients/")
-    def patients():
-        plans = state.row_count("plans")
-        return listing("patients", lambda i: synth.patient(i, plans))
+    @bp.get("/api/plans/<int:plan_id>/")
+    def plan(plan_id: int):
+        authenticate()
+        if not 1 <= plan_id <= state.row_count("plans"):
+            raise not_found()
+        return data.plan(plan_id - 1)
 
-    @bp.get("/api/measurements/")
-    def measurements():
-        patients = state.row_count("patients")
-        return listing("measurements", lambda i: synth.measurement(i, patients))
+    @bp.get("/api/monitoreds/")
+    def monitoreds():
+        authenticate()
+        with state.lock:
+            created = list(state.monitoreds_created)
+        return page_of(state.row_count("monitoreds"), data.monitored, created)
+
+    @bp.get("/api/monitoreds/<int:mid>/")
+    def monitored(mid: int):
+        authenticate()
+        return monitored_or_404(mid)
+
+    @bp.post("/api/organizations/<org_id>/monitoreds/")
+    def create_monitored(org_id: str):
+        # The docs give the path and the Monitored fields, not the request body: the writable
+        # fields (email required; sex, birth_date optional), the rest made by the server.
+        authenticate()
+        if org_id != acc.VITALERA_ORGANIZATION_ID:
+            raise not_found()
+        body = json_body()
+        (email,) = require(body, "email")
+        errors = []
+        sex = body.get("sex")
+        if sex is not None and sex not in ("female", "male", "other", "unknown"):
+            errors.append(("validation_error", f'sex: "{sex}" is not a valid choice.'))
+        birth = body.get("birth_date")
+        if birth is not None and not _is_date(birth):
+            message = "birth_date: Date has wrong format. Use one of these formats: YYYY-MM-DD."
+            errors.append(("validation_error", message))
+        with state.lock:
+            taken = any(m["email"] == email for m in state.monitoreds_created)
+        if taken:
+            errors.append(("validation_error", "email: monitored with this email already exists."))
+        if errors:
+            raise Refused(vitalera_errors(400, errors))
+        with state.lock:
+            mid = CREATED_IDS + len(state.monitoreds_created) + 1
+            code = data.monitored_code(mid)
+            row = {
+                "id": mid,
+                "monitored_code": code,
+                "email": email,
+                "sex": sex,
+                "birth_date": birth,
+                "deep_link": data.DEEP_LINK.format(code=code),
+            }
+            state.monitoreds_created.append(row)
+        return row, 201
+
+    @bp.get("/api/monitoreds/<int:mid>/observations/")
+    def observations(mid: int):
+        authenticate()
+        monitored_or_404(mid)
+        per = state.row_count("observations")
+        count = per if mid <= state.row_count("monitoreds") else 0  # created ones: none yet
+        return page_of(count, lambda k: data.observation(mid, k, per))
+
+    @bp.get("/api/observations/<int:oid>/")
+    def observation(oid: int):
+        authenticate()
+        per = state.row_count("observations")
+        mid, k = divmod(oid - 1, per) if per else (0, -1)
+        if oid < 1 or not 0 <= mid < state.row_count("monitoreds"):
+            raise not_found()
+        return data.observation(mid + 1, k, per)
 
     return bp
 
@@ -187,3 +271,11 @@ def _missing(*fields: str) -> Response:
     # One entry per missing field, as DRF reports every invalid field at once.
     errors = [("validation_error", f"{field}: This field is required.") for field in fields]
     return vitalera_errors(400, errors)
+
+
+def _is_date(value: object) -> bool:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str) and len(value) == 10
