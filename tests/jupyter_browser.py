@@ -211,7 +211,7 @@ def prove_run_all_waits_for_the_panel(open_and_run_all, root: Path, sandbox) -> 
         notebook,
         "import vital_connect as vc\n"
         f"s = vc.connect('vidaplus', base_url={base_url!r}, cache=False, lang='en')",
-        "df = s.get('/records/')\nprint('RECORDS', df.shape)",
+        "df = s.get('/pacientes/')\nprint('RECORDS', df.shape)",
     )
     page = open_and_run_all(notebook.name)
     panel = page.locator(".vc-login-panel")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -21,10 +22,11 @@ def test_get_reads_credentials_from_the_environment(sb, monkeypatch, capsys):
     creds = sb.credentials("vitalera")
     for key, value in creds.items():
         monkeypatch.setenv(f"VITALERA_{key.upper()}", value)
-    assert main(["get", "vitalera", "/api/plans/", "--format", "json", "--no-cache"]) == 0
+    path = "/api/monitoreds/1/observations/"
+    assert main(["get", "vitalera", path, "--format", "json", "--no-cache"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == sb.rows["plans"]
-    assert "organization.name" in rows[0]
+    assert len(rows) == sb.rows["observations"]
+    assert "observation_definition.observation_name" in rows[0]
 
 
 def test_get_csv_of_the_open_dataset(sb, capsys):
@@ -57,6 +59,11 @@ def test_demo_shows_every_provider_and_grant():
         "VitalDB open dataset",
     ):
         assert title in out
+    # the documented endpoints: every patient (more than one page), observations, a case
+    pacientes = re.search(r"GET /pacientes/ \((\d+) rows", out)
+    assert pacientes and int(pacientes.group(1)) > 100
+    assert "observations/ (" in out and "value_unit" in out
+    assert re.search(r"load_case\(1, \[.*SNUADC/ART.*\], interval=1\) \(\d+ rows x 3 columns\)", out)
     for secret in vc.sandbox.SECRETS:
         assert secret not in out
 

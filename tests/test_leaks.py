@@ -71,7 +71,7 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
         keep(b)
         b.validate()
         c = keep(vc.connect("vidaplus", **sb.credentials("vidaplus")))
-        c.get("/records/")
+        c.get("/pacientes/")
         d = keep(vc.connect("vitaldb", **sb.credentials("vitaldb")))
         d.userinfo()
         d.get("/oauth2/userinfo")

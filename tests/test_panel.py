@@ -105,7 +105,7 @@ def test_logged_in_session_gets_data(sb):
     creds = sb.credentials("vidaplus")
     panel = login_panel("vidaplus", base_url=creds["base_url"], cache=False)
     log_in(panel, username=creds["username"], password=creds["password"])
-    df = panel.session.get("/records/")
+    df = panel.session.get("/pacientes/")
     assert len(df) > 0 and "id" in df.columns
 
 
@@ -232,7 +232,7 @@ def test_connect_waits_for_the_panel_then_returns_logged_in(sb, monkeypatch):
     panels = play(monkeypatch, lambda p: log_in(p, **user_fields(creds)))
     s = vc.connect("vidaplus", base_url=creds["base_url"], cache=False, widget=True)
     assert s.is_authenticated and panels[0].session is s
-    assert s.get("/records/").shape[0] > 0
+    assert s.get("/pacientes/").shape[0] > 0
 
 
 def test_cancel_raises_a_clear_error(sb, monkeypatch):

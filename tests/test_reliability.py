@@ -97,15 +97,18 @@ def test_refresh_post_is_never_retried(sb, fast_backoff):
     assert s.token.refresh_token != before
 
 
+OBSERVATIONS = "/api/monitoreds/1/observations/"
+
+
 def _pull(s, sb):
-    df = s.get("/api/measurements/")
-    expected = sb.rows["measurements"]
+    df = s.get(OBSERVATIONS)
+    expected = sb.rows["observations"]
     return len(df) - expected, int(df["id"].duplicated().sum())
 
 
 @pytest.mark.parametrize(("workers", "latency"), [(1, 0.045), (8, 0.3)])
 def test_local_expiry_in_the_middle_of_a_pull_loses_no_rows(sb, workers, latency):
-    sb.rows["measurements"] = 2000
+    sb.rows["observations"] = 2000
     sb.page_size = 20  # 100 pages: over 4 s either way
     sb.token_ttl = 4  # a quarter of it is the leeway: stale about 3 s into the pull
     s = _cc(sb)
@@ -118,7 +121,7 @@ def test_local_expiry_in_the_middle_of_a_pull_loses_no_rows(sb, workers, latency
 
 
 def test_server_side_expiry_in_the_middle_of_a_pull_loses_no_rows(sb):
-    sb.rows["measurements"] = 200
+    sb.rows["observations"] = 200
     sb.page_size = 20
     sb.token_ttl = 1
     s = _cc(sb)
@@ -128,7 +131,7 @@ def test_server_side_expiry_in_the_middle_of_a_pull_loses_no_rows(sb):
     sb.token_ttl = 3600
     sb.latency = 0.2
     assert _pull(s, sb) == (0, 0)
-    statuses = [r.status for r in sb.requests if r.path.endswith("/api/measurements/")]
+    statuses = [r.status for r in sb.requests if r.path.endswith(OBSERVATIONS)]
     assert statuses.count(401) == 1
     assert len(statuses) == 10 + 1
 
@@ -137,8 +140,8 @@ def test_server_side_expiry_in_the_middle_of_a_pull_loses_no_rows(sb):
 
 SESSIONS = {
     "vitalera/client_credentials": ("vitalera", None, "/api/plans/"),
-    "vitalera/password": ("vitalera", "password", "/api/patients/"),
-    "vidaplus/password": ("vidaplus", None, "/records/"),
+    "vitalera/password": ("vitalera", "password", "/api/monitoreds/"),
+    "vidaplus/password": ("vidaplus", None, "/leitos/"),
     "vitaldb/password": ("vitaldb", None, "/oauth2/userinfo"),
     "vitaldb/open dataset": ("vitaldb", "anonymous", "/cases"),
 }

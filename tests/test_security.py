@@ -66,13 +66,14 @@ def test_df_attrs_source_url_has_no_token(sb):
     assert s.token.access_token not in df.attrs["source_url"]
 
 
-def test_a_redirect_off_the_origin_drops_the_token(sb):
-    """The provider answers 302 to another origin: the token must not follow."""
+def test_a_redirect_off_the_origin_is_not_followed(sb):
+    """The provider answers 302 to another origin: nothing, the token least of all, goes
+    there, and the foreign answer never becomes the DataFrame."""
     seen: list[dict] = []
 
     def elsewhere(request):
         seen.append(dict(request.headers))
-        return json_response([])
+        return json_response([{"planted": True}])
 
     with serving(elsewhere) as other:
         target = other.replace("127.0.0.1", "localhost") + "/landing"
@@ -84,9 +85,9 @@ def test_a_redirect_off_the_origin_drops_the_token(sb):
 
         with serving(provider) as home:
             s = provider_at("redirecting", home)
-            assert s.get("/data").empty
-    assert len(seen) == 1
-    assert "Authorization" not in seen[0]
+            with pytest.raises(vc.InsecureTransportError, match="not one of the provider's"):
+                s.get("/data")
+    assert seen == []
 
 
 def test_vitaldb_production_routing_and_declared_origins():

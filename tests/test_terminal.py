@@ -16,7 +16,7 @@ import vital_connect as vc
 SCRIPT = (
     "import vital_connect as vc, sys\n"
     "s = vc.connect('vidaplus', base_url=sys.argv[1], cache=False)\n"
-    "print('HELLO', s.get_json('/users/me/')['email'])\n"
+    "print('HELLO', s.userinfo()['sub'], len(s.get('/leitos/')))\n"
     "print('KEPT', s.auth.credentials.resolve().get('password'))\n"
 )
 

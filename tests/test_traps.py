@@ -125,7 +125,7 @@ def test_oauthlib_transport_switch_is_not_left_on(sb):
 def test_token_type_lowercase_bearer_is_sent_as_bearer(sb):
     s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
     assert s.token.token_type == "bearer"
-    s.get_json("/users/me/")
+    s.get_json("/leitos/")
     assert sb.requests[-1].headers["Authorization"].startswith("Bearer ")
 
 

@@ -22,7 +22,7 @@ def test_form_password_grant(sb):
 
 def test_wrong_password_is_authentication_error(sb):
     creds = sb.credentials("vidaplus") | {"password": "nope-nope-nope"}
-    with pytest.raises(vc.AuthenticationError, match="Incorrect username or password"):
+    with pytest.raises(vc.AuthenticationError, match="Incorrect email or password"):
         vc.connect("vidaplus", cache=False, **creds)
 
 
@@ -40,27 +40,30 @@ def test_422_is_validation_error_listing_the_fields(sb):
 def test_data_list_and_current_user(sb):
     creds = sb.credentials("vidaplus")
     s = vc.connect("vidaplus", cache=False, **creds)
-    df = s.get("/records/")
-    raw = s.get_json("/records/")
-    assert isinstance(raw, list)
-    assert len(df) == len(raw)
-    assert any("." in c for c in df.columns)  # nested objects flattened
-    assert s.userinfo()["email"] == creds["username"]
-    me = s.get("/users/me/")
-    assert len(me) == 1 and me.loc[0, "email"] == creds["username"]
+    df = s.get("/pacientes/")
+    raw = s.get_json("/pacientes/")  # one page: the app's default limit of 100
+    assert set(raw) == {"pacientes"} and len(raw["pacientes"]) == 100
+    assert len(df) == sb.rows["pacientes"] > 100  # every page, offset by offset
+    assert df["id"].is_unique
+    offsets = [r.query.get("offset") for r in sb.requests if r.path.endswith("/pacientes/")]
+    assert offsets[:3] == ["0", "100", "200"]
+    # no /users/me/: who is logged in is the token's sub (the e-mail)
+    assert s.userinfo()["sub"] == creds["username"]
+    one = s.get(f"/pacientes/{int(df.loc[0, 'id'])}")
+    assert len(one) == 1 and one.loc[0, "id"] == df.loc[0, "id"]
 
 
 def test_renewal_before_expiry_uses_the_refresh_endpoint(sb):
-    sb.token_ttl = 4  # leeway: a quarter of the lifetime, 1 s
+    sb.token_ttl = 4  # leeway: a quarter of the lifetime (3-4 s: its JWT has no iat)
     s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
     first = s.token
     sb.token_ttl = 3600
-    time.sleep(max(0.0, first.expires_in() - 0.8))  # renewal is due, the token still valid
+    time.sleep(max(0.0, first.expires_in() - 0.65))  # renewal is due, the token still valid
     assert first.is_expired() and not first.is_expired(leeway=0.5)
     sb.clear_requests()
-    s.get_json("/users/me/")
+    s.get_json("/leitos/")
     paths = [r.path.rsplit("/vidaplus", 1)[-1] for r in sb.requests]
-    assert paths == ["/auth/refresh/", "/users/me/"]
+    assert paths == ["/auth/token/refresh_token", "/leitos/"]
     assert sb.requests[0].headers["Authorization"].startswith("Bearer ")
     assert s.token.access_token != first.access_token
 
@@ -71,6 +74,6 @@ def test_after_expiry_the_password_grant_runs_again(sb):
     time.sleep(1.2)
     sb.token_ttl = 3600
     sb.clear_requests()
-    s.get_json("/users/me/")
+    s.get_json("/leitos/")
     paths = [r.path.rsplit("/vidaplus", 1)[-1] for r in sb.requests]
-    assert paths == ["/auth/token/", "/users/me/"]
+    assert paths == ["/auth/token/", "/leitos/"]

@@ -55,8 +55,8 @@ def test_get_plans_follows_every_page(sb):
 
 def test_nested_objects_become_dotted_columns(sb):
     s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
-    df = s.get("/api/patients/")
-    assert "organization.name" in df.columns
+    df = s.get("/api/monitoreds/1/observations/")
+    assert "observation_definition.observation_name" in df.columns
     assert not any(isinstance(v, dict) for v in df.iloc[0].tolist())
 
 

@@ -1,8 +1,10 @@
-"""``vital-connect demo``: the sandbox, every provider and grant, a table from each."""
+"""``vital-connect demo``: the sandbox, every provider and grant, a table from each, on the
+endpoints the providers document."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -39,9 +41,11 @@ def fill_login_form(login_url: str, user: str, password: str, timeout: float = 1
 
 
 def run_demo(rows: int = 3) -> int:
+    import pandas as pd
+
     import vital_connect as vc
 
-    def show(title: str, df) -> None:
+    def show(title: str, df: pd.DataFrame) -> None:
         print(f"\n## {title}  ({len(df)} rows x {len(df.columns)} columns)")
         print(df.head(rows).to_string(max_colwidth=28))
 
@@ -49,18 +53,19 @@ def run_demo(rows: int = 3) -> int:
         print(f"vital_connect {vc.__version__} demo against the sandbox at {sb.url}")
 
         s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
-        show("vitalera, client credentials: GET /api/plans/", s.get("/api/plans/"))
+        show("vitalera, client credentials: GET /api/monitoreds/", s.get("/api/monitoreds/"))
 
         s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera", grant="password"))
-        show("vitalera, password grant: GET /api/patients/", s.get("/api/patients/"))
+        path = "/api/monitoreds/1/observations/"
+        show(f"vitalera, password grant: GET {path}", s.get(path))
         s.refresh()
         print(f"refreshed with the refresh token; validate() -> {s.validate()}")
 
         s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
-        show("vidaplus, password grant: GET /records/", s.get("/records/"))
+        show("vidaplus, password grant: GET /pacientes/ (every page)", s.get("/pacientes/"))
 
         s = vc.connect("vitaldb", cache=False, **sb.credentials("vitaldb"))
-        show("VitalDB, id/pw grant: GET /oauth2/userinfo", s.get("/oauth2/userinfo"))
+        show("VitalDB, id/pw grant: GET /api/filelist (the Web API)", s.get("/api/filelist"))
 
         creds = sb.credentials("vitaldb", grant="authorization_code")
         s = vc.connect("vitaldb", cache=False, **creds)
@@ -71,12 +76,17 @@ def run_demo(rows: int = 3) -> int:
         show("VitalDB, authorization code: userinfo()", _one_row(s.userinfo()))
 
         s = vc.connect("vitaldb", anonymous=True, base_url=sb.base_url("vitaldb"))
-        show("VitalDB open dataset, no login: GET /cases", s.get("/cases"))
+        tracks = ["SNUADC/ART", "Solar8000/ART_MBP", "Solar8000/HR"]
+        case = s.find_cases(tracks)[0]
+        show(
+            f"VitalDB open dataset, no login: load_case({case}, {tracks}, interval=1)",
+            s.load_case(case, tracks, interval=1),
+        )
     print("\nAll three providers answered. Next: see README.md and notebooks/quickstart.ipynb.")
     return 0
 
 
-def _one_row(d: dict):
+def _one_row(d: dict[str, Any]) -> Any:
     import pandas as pd
 
     return pd.DataFrame([d])

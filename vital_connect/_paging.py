@@ -85,6 +85,10 @@ class Paging:
     def plan(self, first: Any, url: str, params: dict[str, Any] | None, rows: int) -> Plan:
         return _LinkPlan(first, url, rows)
 
+    def end_of_list(self, status: int, request: Request) -> bool:
+        """Does an error ``status`` on a further page mean "no more rows"? (Never, here.)"""
+        return False
+
     def check(self, first: Any, last: Any, total: int) -> None:
         """Raise when the rows do not add up (a DRF ``count`` other than the rows got)."""
         count = _count(last) if last is not None else _count(first)
@@ -170,10 +174,23 @@ class OffsetPaging(Paging):
 
     name = "offset"
 
-    def __init__(self, limit: int = 100, offset_param: str = "offset", limit_param: str = "limit"):
+    def __init__(
+        self,
+        limit: int = 100,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        end_statuses: tuple[int, ...] = (),
+    ) -> None:
         self.limit = limit
         self.offset_param = offset_param
         self.limit_param = limit_param
+        self.end_statuses = end_statuses
+
+    def end_of_list(self, status: int, request: Request) -> bool:
+        # Some list endpoints answer an empty page with an error status instead of an
+        # empty list; past the first page (which proved the path right) that is the end.
+        offset = (request.params or {}).get(self.offset_param, 0)
+        return status in self.end_statuses and str(offset) not in ("", "0")
 
     def first(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
         # Ask for the page size explicitly: a deployment with another default must not

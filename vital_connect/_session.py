@@ -322,7 +322,11 @@ class Session:
         return stamp(df, source, self.provider.name, pull.pages)
 
     def _fetch_page(self, page: Request) -> tuple[Any, str]:
-        response = self._get_ok(page.url, page.params)
+        response = self.request("GET", page.url, params=page.params)
+        if response.status_code >= 400:
+            if self.dialect.paging.end_of_list(response.status_code, page):
+                return [], response.url
+            raise self.dialect.error(response, self.provider.name)
         answer = self._decode(response)
         if not isinstance(answer, Json):
             raise APIError("A page of the list is not JSON.", error_type="unknown_page_shape")

@@ -26,7 +26,9 @@ ARRIVAL_MARGIN = 0.5  # seconds
 
 class Vidaplus(Dialect):
     name = "vidaplus"
-    paging = OffsetPaging(limit=100)
+    # /prontuario/ answers a page past its last row with 404 "Nenhum prontuário encontrado."
+    # (api/endpoints/prontuario.py raises it for an empty result): the end of the list there
+    paging = OffsetPaging(limit=100, end_statuses=(404,))
 
     def refresh(self, endpoint: TokenEndpoint, stale: Token, creds: Credentials) -> Token | None:
         # No refresh token is issued: the still-valid access token authenticates the

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._errors import NotSupportedError
+from .._errors import APIError, NotSupportedError
 from .._frames import csv_frame
-from .._http import GZIP_MAGIC, gunzip
+from .._http import GZIP_MAGIC, gunzip, title_of
 from .._paging import NoPaging
-from .rfc6749 import Dialect, Json
+from .._redact import redact
+from .rfc6749 import Dialect, Json, media_type
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -86,6 +87,18 @@ class VitalDB(Dialect):
         # The open dataset: CSV whatever the media type, gzip as content coding (undone by
         # the HTTP layer) or as the file itself.
         data = gunzip(body, limit, "csv.gz file") if body.startswith(GZIP_MAGIC) else body
+        start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if start in (b"{", b"[", b"<") or media_type(response) in ("application/json", "text/html"):
+            # every dataset file starts with its header row (caseid,… or Time,…): this is
+            # an error page or a proxy's answer, not data
+            raise APIError(
+                f"{redact(response.url)} answered HTTP {response.status_code} with "
+                f"{media_type(response) or 'a body'} that is not the dataset's CSV"
+                f"{title_of(data)}. Try again later, or check base_url.",
+                status_code=response.status_code,
+                error_type="invalid_csv",
+                url=redact(response.url),
+            )
         return fill_wave_times(csv_frame(data, na_values=NA_VALUES))
 
     def tidy(self, df: pd.DataFrame, path: str) -> pd.DataFrame:
