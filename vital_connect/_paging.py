@@ -338,7 +338,9 @@ class Pull:
         pool = ThreadPoolExecutor(workers, "vital-connect-page") if workers > 1 else None
         pending: deque[Future[tuple[Any, str]] | Request] = deque()
         source = plan.ahead()
-        window = 2 * workers
+        # pages in flight: twice the workers when their addresses are known (a count), the
+        # workers alone when fetching ahead blindly (offsets: pages past the end are waste)
+        window = workers if plan.known_pages is None else 2 * workers
 
         def submit(req: Request) -> None:
             pending.append(pool.submit(self.fetch, req) if pool else req)
@@ -388,7 +390,7 @@ class Pull:
         # under us, and stopping quietly would drop them.
         while pending:
             item = pending.popleft()
-            if not isinstance(item, Future):
+            if not isinstance(item, Future) or item.cancel():  # never sent: nothing to check
                 continue
             payload, _url = item.result()
             if self.paging.rows(payload):
