@@ -43,7 +43,7 @@ from ._errors import (
 )
 from ._grants import CodeFlow, TokenEndpoint
 from ._http import read_body
-from ._redact import redact, register_secret
+from ._redact import Secret, redact, register_secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._cache import TokenCache
@@ -179,7 +179,11 @@ class TokenAuth(requests.auth.AuthBase):
                 f"login() got unexpected fields {sorted(unknown)}; it takes grant and "
                 f"{', '.join(sorted(LOGIN_FIELDS))}."
             )
-        given = {k: str(v) for k, v in given.items() if v not in (None, "")}
+        given = {
+            k: (Secret(str(v)) if k in SECRET else str(v))
+            for k, v in given.items()
+            if v not in (None, "")
+        }
         register_secret(*(given.get(k) for k in SECRET))
         creds = resolved or self.credentials.resolve()
         for k, v in given.items():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._errors import MissingCredentialsError
 from ._providers import Provider
+from ._redact import Secret
 
 FIELDS = (
     "client_id",
@@ -106,6 +107,9 @@ def resolve(
             creds.values[name], creds.sources[name] = os.environ[var], "environment"
         elif dotenv.get(var):
             creds.values[name], creds.sources[name] = str(dotenv[var]), ".env"
+        if name in SECRET and name in creds.values:
+            creds.values[name] = Secret(creds.values[name])  # masked in any repr or traceback
+    del dotenv
     return creds
 
 

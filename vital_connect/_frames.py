@@ -129,11 +129,12 @@ def csv_frame(data: bytes, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
             low_memory=False,
         )
     except (ValueError, UnicodeDecodeError) as exc:  # ParserError is a ValueError
-        raise APIError(
-            f"The answer was taken for CSV but could not be read as CSV ({type(exc).__name__})."
-            " Check the path; use s.request(...) to see the raw answer.",
-            error_type="invalid_csv",
-        ) from None
+        kind = type(exc).__name__
+    raise APIError(
+        f"The answer was taken for CSV but could not be read as CSV ({kind})."
+        " Check the path; use s.request(...) to see the raw answer.",
+        error_type="invalid_csv",
+    )
 
 
 def stamp(df: pd.DataFrame, source_url: str, provider: str, pages: int = 1) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from outside.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import secrets
@@ -59,6 +60,7 @@ class TokenEndpoint:
         self._timeout = timeout  # the session's, read at each call (it may be changed)
         self._http = HttpSession(pool_size=2)
         self._grant: str | None = None  # of the request in flight, for the refusal's hint
+        self._last = threading.local()  # the checked token of this thread's request
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -82,15 +84,17 @@ class TokenEndpoint:
         self._grant = grant
         try:
             raw = oauth.fetch_token(self._oauthlib_url(url), timeout=self.timeout, **fields)
-        except VitalConnectError:
-            raise
-        except requests.RequestException as exc:
-            raise network_error(exc, self.provider.name, url) from None
-        except (ValueError, Warning, KeyError) as exc:  # oauthlib's own checks
-            raise self._unusable(url, exc) from None
+        except (VitalConnectError, requests.RequestException, ValueError, Warning, KeyError) as exc:
+            failure = self._failure(url, exc)
+        else:
+            del raw  # oauthlib's reading of it; ours (not rounded to whole seconds) is kept
+            return self._checked_token()
         finally:
             oauth.close()
-        return self._token(dict(raw))
+            del fields
+        # raised here, outside the except block: no exception chain keeps the request (its
+        # body holds the password) or oauthlib's frames alive
+        raise failure
 
     def refresh_token_grant(self, stale: Token, creds: Credentials) -> Token:
         """RFC 6749 section 6 through requests-oauthlib (form body, client Basic auth)."""
@@ -106,17 +110,18 @@ class TokenEndpoint:
                 auth=auth,
                 timeout=self.timeout,
             )
-        except VitalConnectError:
-            raise
-        except requests.RequestException as exc:
-            raise network_error(exc, self.provider.name, url) from None
-        except (ValueError, Warning, KeyError) as exc:
-            raise self._unusable(url, exc) from None
+        except (VitalConnectError, requests.RequestException, ValueError, Warning, KeyError) as exc:
+            failure = self._failure(url, exc)
+        else:
+            del raw
+            token = self._checked_token()
+            if token.refresh_token is None:  # adopt a new one when it comes, else keep ours
+                token = dataclasses.replace(token, refresh_token=stale.refresh_token)
+            return token
         finally:
             oauth.close()
-        data = dict(raw)
-        data["refresh_token"] = data.get("refresh_token") or stale.refresh_token
-        return self._token(data)
+            del auth
+        raise failure
 
     def post_token(
         self, path: str, *, keep_refresh_token: str | None = None, **kwargs: Any
@@ -129,7 +134,13 @@ class TokenEndpoint:
         try:
             response = self._http.post(url, timeout=self.timeout, stream=True, **kwargs)
         except requests.RequestException as exc:
-            raise network_error(exc, self.provider.name, url) from None
+            failure = self._failure(url, exc)
+        else:
+            failure = None
+        finally:
+            kwargs.clear()  # its headers carry the token: not kept in this frame's locals
+        if failure is not None:
+            raise failure
         data = self._answer(response)
         if keep_refresh_token and not data.get("refresh_token"):
             data["refresh_token"] = keep_refresh_token  # adopt a new one when it comes
@@ -175,6 +186,7 @@ class TokenEndpoint:
         a clean form (it would otherwise choke on ``expires_in: "3600.5"`` or ``1e300``)."""
         data = self._answer(response)
         token = self._token(data)
+        self._last.token = token  # what fetch() returns: oauthlib rounds expires_in down
         clean: dict[str, Any] = {"access_token": token.access_token, "token_type": token.token_type}
         left = token.expires_in()
         if left is not None:
@@ -184,6 +196,13 @@ class TokenEndpoint:
                 clean[name] = getattr(token, name)
         response._content = json.dumps(clean).encode()
         return response
+
+    def _checked_token(self) -> Token:
+        token = getattr(self._last, "token", None)
+        self._last.token = None
+        if token is None:  # pragma: no cover - the hook always runs before oauthlib returns
+            raise APIError("The token answer was not checked.", error_type="invalid_token_response")
+        return token
 
     def _answer(self, response: requests.Response) -> dict[str, Any]:
         if response.is_redirect:
@@ -217,14 +236,26 @@ class TokenEndpoint:
         try:
             token = Token.from_response(data)
         except BadToken as exc:
-            raise APIError(
+            failure = APIError(
                 f"{self.provider.name}'s token answer could not be used: {exc}. Check base_url.",
                 error_type="invalid_token_response",
-            ) from None
+            )
+        else:
+            failure = None
+        if failure is not None:
+            data.clear()  # the answer's tokens must not stay in this frame
+            raise failure
         register_secret(token.access_token, token.refresh_token, token.id_token)
         return token
 
-    def _unusable(self, url: str, exc: BaseException) -> APIError:
+    def _failure(self, url: str, exc: BaseException) -> VitalConnectError:
+        """Our error for what went wrong in a token request (a fresh one, without chain)."""
+        if isinstance(exc, VitalConnectError):
+            exc.__context__ = exc.__cause__ = None
+            exc.__traceback__ = None  # its frames hold the request; the message is enough
+            return exc
+        if isinstance(exc, requests.RequestException):
+            return network_error(exc, self.provider.name, url)
         reason = redact(getattr(exc, "description", None) or type(exc).__name__)
         return APIError(
             f"{self.provider.name}'s token answer could not be used: {reason}. Check base_url.",

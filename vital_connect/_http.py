@@ -229,12 +229,14 @@ def gunzip(data: bytes, limit: int, what: str = "gzip file") -> bytes:
             elif inflater.eof:
                 break
     except zlib.error:
-        raise APIError(
-            f"The answer is announced as a {what} but could not be decompressed. Check the "
-            "path; s.request(...) shows the raw answer.",
-            error_type="invalid_gzip",
-        ) from None
-    return b"".join(out)
+        pass
+    else:
+        return b"".join(out)
+    raise APIError(
+        f"The answer is announced as a {what} but could not be decompressed. Check the "
+        "path; s.request(...) shows the raw answer.",
+        error_type="invalid_gzip",
+    )
 
 
 def loads(data: bytes | str) -> Any:
@@ -253,15 +255,16 @@ def decode_json(response: requests.Response, data: bytes | None = None) -> Any:
     try:
         return loads(body)
     except (ValueError, RecursionError, TypeError):
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        raise APIError(
-            f"{redact(response.url)} answered HTTP {response.status_code} with {kind} that is "
-            f"not valid JSON{title_of(body)}. The server may be down or behind a proxy "
-            "error page; try again later, or check base_url.",
-            status_code=response.status_code,
-            error_type="invalid_json",
-            url=redact(response.url),
-        ) from None
+        pass  # raised below, outside this block: the decoder's error holds the whole body
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+    raise APIError(
+        f"{redact(response.url)} answered HTTP {response.status_code} with {kind} that is "
+        f"not valid JSON{title_of(body)}. The server may be down or behind a proxy "
+        "error page; try again later, or check base_url.",
+        status_code=response.status_code,
+        error_type="invalid_json",
+        url=redact(response.url),
+    )
 
 
 def title_of(body: bytes | None) -> str:

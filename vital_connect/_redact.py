@@ -36,6 +36,22 @@ _KV = re.compile(rf"(?i)((?:^|[?&;\s,(])(?:{_FIELDS})=)[^&\s'\",)#]+")
 _JSON = re.compile(rf"""(?i)(["']?(?:{_FIELDS})["']?\s*[:=]\s*["'])[^"']*(["'])""")
 _AUTH = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
 
+class Secret(str):
+    """A string whose ``repr`` is masked: a password, client secret or token held in a
+    variable, a dict or a dataclass shows as ``'***'`` in a traceback's locals (``%xmode
+    Verbose``), a debugger or a repr; ``str()``, f-strings and comparisons see the value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+def secret(value: str | None) -> str | None:
+    """``value`` as a :class:`Secret` (None stays None)."""
+    return None if value is None else Secret(value)
+
+
 _known: set[str] = set()
 _known_lock = threading.Lock()
 

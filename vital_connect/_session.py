@@ -407,13 +407,15 @@ class Session:
             body = loads(response.content)
             new = self.dialect.rotation_answer(body)
         except (ValueError, RecursionError, TypeError):
+            body = new = None  # the error below is raised outside: no chain holds the answer
+        if new is None:
             raise APIError(
                 f"{self.provider.name} answered the rotation with HTTP {response.status_code} "
                 "but no readable client_id/client_secret. The old credentials may already be "
                 "invalid: ask the provider's support for the new ones.",
                 status_code=response.status_code,
                 error_type="invalid_rotation_response",
-            ) from None
+            )
         register_secret(new["client_secret"])
         auth.rotated(new)
         result = SecretDict(body)

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ._redact import Secret
+
 # Renew this many seconds before the known expiry, so a request never leaves with a token
 # that dies in flight (oauthlib itself has no leeway). A short-lived token gets a quarter
 # of its life instead, or it would count as expired the moment it is issued.
@@ -171,11 +173,11 @@ class Token:
     def authorization(self) -> str:
         """The Authorization header value. Bearer whatever the case the server used."""
         kind = "Bearer" if self.token_type.lower() == "bearer" else self.token_type
-        return f"{kind} {self.access_token}"
+        return Secret(f"{kind} {self.access_token}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict, ``expires_at`` as epoch seconds (for the cache)."""
-        d = asdict(self)
+        d = {k: (str(v) if isinstance(v, Secret) else v) for k, v in asdict(self).items()}
         d["expires_at"] = self.expires_at.timestamp() if self.expires_at else None
         d["issued_at"] = self.issued_at.timestamp() if self.issued_at else None
         return d
@@ -198,6 +200,13 @@ class Token:
             issued_at=_datetime(_epoch(d.get("issued_at"))),
             **fields,
         )
+
+    def __post_init__(self) -> None:
+        # the token strings themselves show as '***' wherever a repr reaches them
+        for name in ("access_token", "refresh_token", "id_token"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Secret):
+                object.__setattr__(self, name, Secret(value))
 
     def __repr__(self) -> str:
         expires = self.expires_at.isoformat(timespec="seconds") if self.expires_at else None
