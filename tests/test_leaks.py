@@ -27,7 +27,23 @@ class Collect(logging.Handler):
 
 
 def _error_texts(exc: BaseException) -> list[str]:
-    return [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    """The error as printed, and all it keeps reachable: its chain and every frame's locals
+    (what %xmode Verbose or a debugger shows), this file's own frames left out."""
+    texts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    stack, seen = [exc], set()
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        texts += [str(e), repr(e)]
+        tb = e.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename != __file__:
+                texts += [f"{k}={v!r}" for k, v in tb.tb_frame.f_locals.items()]
+            tb = tb.tb_next
+        stack += [x for x in (e.__cause__, e.__context__) if x is not None]
+    return texts
 
 
 def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
@@ -111,6 +127,21 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
         expect_error(lambda: b.get("https://elsewhere.example/x"))
         expect_error(lambda: vc.connect("vitaldb", base_url="http://vitaldb.example", **{
             k: v for k, v in sb.credentials("vitaldb").items() if k != "base_url"}))
+        # a redirect to another origin that would carry the token in its query
+        from loopback import json_response, serving
+
+        def provider(request):
+            if request.path == "/token":
+                return json_response({"access_token": "sbx-redirect-token-9f8e7d6c"})
+            target = "http://localhost:1/x?access_token=sbx-redirect-token-9f8e7d6c"
+            return json_response(None, 302, Location=target)
+
+        with serving(provider) as home:
+            vc.register_provider(vc.Provider(name="redirecting", base_url=home,
+                                             grants=("password",), token_path="/token"))
+            r = vc.connect("redirecting", username="u", password="sbx-redirect-pw-1", cache=False)
+            issued.update({"sbx-redirect-token-9f8e7d6c", "sbx-redirect-pw-1"})
+            expect_error(lambda: r.get("/data"))
         for s in sessions:
             texts.append(repr(s))
     finally:

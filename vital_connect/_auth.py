@@ -37,6 +37,7 @@ from ._errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
+    InsecureTransportError,
     MissingCredentialsError,
     NotSupportedError,
     TokenExpiredError,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._token import Token
 
 CODE = "authorization_code"
+LOCK_MARGIN = 5.0  # seconds, beyond another kernel's worst-case renewal, before giving up
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -270,7 +272,7 @@ class TokenAuth(requests.auth.AuthBase):
         """How long to wait for another kernel's renewal: its own worst case (a refresh
         and a grant, each within the timeouts), and a margin."""
         connect, read = self.endpoint.timeout
-        return 2 * (connect + read) + 5.0
+        return 2 * (connect + read) + LOCK_MARGIN
 
     def renew(self, stale: Token | None, *, force: bool = False) -> Token:
         """Renew once however many threads ask: whoever comes second adopts the result."""
@@ -307,7 +309,7 @@ class TokenAuth(requests.auth.AuthBase):
         if stale is not None:
             try:
                 token = self.dialect.refresh(self.endpoint, stale, creds)
-            except (AuthenticationError, APIError) as exc:
+            except (AuthenticationError, APIError, InsecureTransportError) as exc:
                 failures.append(f"the refresh was refused ({exc.error_type or exc})")
             else:
                 if token is not None:

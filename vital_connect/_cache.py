@@ -142,7 +142,7 @@ class FileCache:
         path = self.path(key)
         try:
             info = path.lstat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # nothing cached (the folder warns)
             return None
         except OSError as exc:
             return self._skip(path, f"it cannot be read ({exc.strerror})")

@@ -13,6 +13,7 @@ from typing import Any
 from . import _credentials
 from ._options import Options
 from ._providers import Provider
+from ._redact import secret
 from ._session import Session
 from ._waiting import in_notebook
 
@@ -49,6 +50,8 @@ def connect(
     ...     s.userinfo()["sub"] == sb.credentials("vidaplus")["username"]
     True
     """
+    # held as Secret strings from here on: this frame's locals show '***' in a traceback
+    password, client_secret = secret(password), secret(client_secret)
     options = Options(
         base_url=base_url,
         grant=grant,

@@ -18,7 +18,7 @@ import requests
 
 from ._errors import APIError, ConfigurationError
 from ._files import atomic_output
-from ._http import budget, iter_body, network_error, too_big
+from ._http import NETWORK_ERRORS, budget, iter_body, network_error, too_big
 from ._progress import Bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,7 +80,7 @@ def save(
                         raise too_big("for a download", session.max_bytes, response.url)
                     out.write(chunk)
                     bar.update(size)
-        except requests.RequestException as exc:
+        except NETWORK_ERRORS as exc:
             error: APIError = network_error(exc, session.provider.name, response.url)
         else:
             return target

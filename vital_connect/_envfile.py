@@ -65,7 +65,8 @@ def _escaped(value: str) -> str:
 def _fallback(prefix: str, updates: dict[str, str]) -> Path | None:
     """A 0600 .env file in a 0700 folder of the user's own (never a shared one)."""
     try:
-        folder = private_dir(cache_root() / "rotated")
+        # the cache root must be private too: never a folder inside a shared one like /tmp
+        folder = private_dir(private_dir(cache_root()) / "rotated")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = folder / f"{prefix.lower().rstrip('_')}-{stamp}-{os.getpid()}.env"
         text = "".join(f"{key}={_escaped(value)}\n" for key, value in updates.items())

@@ -24,8 +24,12 @@ def private_dir(path: Path) -> Path:
         raise UnsafeDirectory(f"{str(path)!r} is not a plain directory")
     if info.st_uid != os.getuid():
         raise UnsafeDirectory(f"{str(path)!r} belongs to another user")
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        os.chmod(path, 0o700)  # ours: tighten it (also removes others' write access)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        # others could have planted files or links already: not a place for secrets
+        raise UnsafeDirectory(f"{str(path)!r} can be written to by other users")
+    if mode != 0o700:
+        os.chmod(path, 0o700)  # ours and unwritable by others: only its reading is tightened
     return path
 
 

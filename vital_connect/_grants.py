@@ -30,8 +30,8 @@ from ._errors import (
     StateMismatchError,
     VitalConnectError,
 )
-from ._http import HttpSession, network_error, read_body, retrying_adapter
-from ._redact import redact, register_secret
+from ._http import NETWORK_ERRORS, HttpSession, network_error, read_body, retrying_adapter
+from ._redact import Secret, redact, register_secret
 from ._token import BadToken, Token
 from ._transport import check_destination, parse
 
@@ -84,7 +84,7 @@ class TokenEndpoint:
         self._grant = grant
         try:
             raw = oauth.fetch_token(self._oauthlib_url(url), timeout=self.timeout, **fields)
-        except (VitalConnectError, requests.RequestException, ValueError, Warning, KeyError) as exc:
+        except (VitalConnectError, *NETWORK_ERRORS, ValueError, Warning, KeyError) as exc:
             failure = self._failure(url, exc)
         else:
             del raw  # oauthlib's reading of it; ours (not rounded to whole seconds) is kept
@@ -110,7 +110,7 @@ class TokenEndpoint:
                 auth=auth,
                 timeout=self.timeout,
             )
-        except (VitalConnectError, requests.RequestException, ValueError, Warning, KeyError) as exc:
+        except (VitalConnectError, *NETWORK_ERRORS, ValueError, Warning, KeyError) as exc:
             failure = self._failure(url, exc)
         else:
             del raw
@@ -133,7 +133,7 @@ class TokenEndpoint:
         check_destination(url, self.origins, "the refresh request")
         try:
             response = self._http.post(url, timeout=self.timeout, stream=True, **kwargs)
-        except requests.RequestException as exc:
+        except NETWORK_ERRORS as exc:
             failure = self._failure(url, exc)
         else:
             failure = None
@@ -254,7 +254,7 @@ class TokenEndpoint:
             exc.__context__ = exc.__cause__ = None
             exc.__traceback__ = None  # its frames hold the request; the message is enough
             return exc
-        if isinstance(exc, requests.RequestException):
+        if isinstance(exc, NETWORK_ERRORS):
             return network_error(exc, self.provider.name, url)
         reason = redact(getattr(exc, "description", None) or type(exc).__name__)
         return APIError(
@@ -320,7 +320,7 @@ class CodeFlow:
     def _fields(redirected_url: str) -> dict[str, str]:
         parts = urlsplit(str(redirected_url).strip())
         query = parse_qs(parts.query) or parse_qs(parts.fragment)
-        return {k: v[0] for k, v in query.items() if v}
+        return {k: (Secret(v[0]) if k == "code" else v[0]) for k, v in query.items() if v}
 
     def matches(self, redirected_url: str) -> bool:
         """Does this address carry the state of the login in progress? (Nothing consumed:
@@ -355,7 +355,7 @@ class CodeFlow:
                 "browser's address bar after logging in."
             )
         register_secret(code)
-        return code
+        return Secret(code)
 
     def forget(self) -> None:
         with self._lock:

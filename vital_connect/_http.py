@@ -59,8 +59,9 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 
 
-class DeadlineExceeded(requests.exceptions.Timeout):
-    """The call's wall-clock budget ran out (raised through requests, mapped to APIError)."""
+class DeadlineExceeded(Exception):  # noqa: N818 - reads as what happened
+    """The call's wall-clock budget ran out. Deliberately not an OSError: urllib3 and
+    requests would take it for a broken socket and retry or rewrap it."""
 
 
 @contextlib.contextmanager
@@ -193,7 +194,7 @@ def iter_body(response: requests.Response, chunk_size: int = CHUNK) -> Iterator[
             # and returns b"" only at the end of the body
             chunk = raw.read1(chunk_size, decode_content=True)
         except (requests.RequestException, DeadlineExceeded):
-            raise
+            raise  # noqa: TRY203 - these pass as they are; the others are translated below
         except ReadTimeoutError:
             raise requests.exceptions.ReadTimeout("the body stopped arriving") from None
         except DecodeError:
@@ -274,6 +275,9 @@ def title_of(body: bytes | None) -> str:
 
 
 # ---------------------------------------------------------------------------- failures
+
+
+NETWORK_ERRORS = (requests.RequestException, DeadlineExceeded)
 
 
 def network_error(exc: BaseException, provider: str, url: str) -> APIError:

@@ -27,7 +27,7 @@ from ._options import Options
 from ._panel_code import CodeFlowPart
 from ._panel_words import FIELD_ORDER, explain
 from ._providers import Provider, providers
-from ._redact import redact, register_secret
+from ._redact import redact, register_secret, secret
 from ._session import Session
 from ._waiting import wait_for
 
@@ -486,6 +486,7 @@ def login_panel(provider: str | Provider | None = None, **options: Any) -> Login
         >>> panel
         <vital_connect.LoginPanel vidaplus grant='password' waiting for a login>
     """
+    options = {k: (secret(v) if k in _credentials.SECRET else v) for k, v in options.items()}
     opts = Options.of(**options)
     if provider is None:
         return LoginPanel(options=opts, lang=opts.lang)

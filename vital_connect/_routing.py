@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import ConfigurationError, InsecureTransportError
 from ._transport import check_destination, check_transport, is_absolute, origin, parse
@@ -82,7 +82,6 @@ class Router:
 
     def redirect_target(self, response: requests.Response, method: str, hops: int) -> str:
         """The next hop of a redirect, if it may be followed at all; else raise."""
-        location = response.headers.get("Location", "")
         if method.upper() not in ("GET", "HEAD"):
             raise InsecureTransportError(
                 f"{self.provider.name} answered a {method} with a redirect (HTTP "
@@ -92,6 +91,17 @@ class Router:
             raise InsecureTransportError(
                 f"{self.provider.name} redirected more than {MAX_REDIRECTS} times; stopped."
             )
-        target = urljoin(response.url, location)
+        # no local keeps the raw Location: a server may have echoed a token into it
+        target = strip_token(urljoin(response.url, response.headers.get("Location", "")))
         check_destination(target, self.origins, "the request (a redirect)")
         return target
+
+
+def strip_token(url: str) -> str:
+    """``url`` without an ``access_token`` parameter: a hop gets the token only as its own
+    path's placement says (VitalDB's dataset host none), never one a server echoed back."""
+    parts = urlsplit(url)
+    if "access_token" not in parts.query:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "access_token"]
+    return urlunsplit(parts._replace(query=urlencode(kept)))

@@ -25,6 +25,7 @@ from ._errors import (
 from ._frames import FrameBuilder, object_frame, stamp
 from ._grants import TokenEndpoint
 from ._http import (
+    NETWORK_ERRORS,
     DEFAULT_DEADLINE,
     DEFAULT_MAX_BYTES,
     HttpSession,
@@ -34,7 +35,8 @@ from ._http import (
 )
 from ._paging import DEFAULT_MAX_PAGES, Pull, Request, page_rows
 from ._providers import Provider, get_provider
-from ._redact import install_log_filter, redact, register_secret
+from ._credentials import SECRET
+from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
 from ._transport import check_destination, normalize_timeout
 from .dialects import Json
@@ -146,6 +148,8 @@ class Session:
         return self._router.url(path)
 
     def __repr__(self) -> str:
+        if "auth" not in self.__dict__:  # seen half-made (a traceback of a failed __init__)
+            return f"<vital_connect.Session {self.provider.name} (not connected)>"
         if self.anonymous:
             return (
                 f"<vital_connect.Session {self.provider.name} anonymous "
@@ -183,6 +187,7 @@ class Session:
         ``username``, ``password`` and ``redirect_uri``. Values given here are kept in
         memory (never on disk) so the session can log in again when the token expires.
         """
+        credentials = {k: (secret(v) if k in SECRET else v) for k, v in credentials.items()}
         resolved, self._creds = self._creds, None
         return self._auth().login(credentials, remember=True, resolved=resolved)
 
@@ -198,6 +203,8 @@ class Session:
     def complete_login(self, redirected_url: str) -> Token:
         """Finish the code flow with the address the login page redirected to: checks
         ``state`` (constant time, single use) and exchanges the ``code`` at once."""
+        # the address carries the code: held as a Secret, masked in any traceback's locals
+        redirected_url = Secret(str(redirected_url))
         return self._auth().complete(redirected_url)
 
     def refresh(self) -> Token:
@@ -245,14 +252,14 @@ class Session:
             check_destination(prepared.url or "", self._router.origins, "the request")
             settings = self._http.merge_environment_settings(prepared.url, {}, None, None, None)
             return self._http.send(prepared, timeout=timeout, **{**settings, "stream": True})
-        except requests.RequestException as exc:
+        except NETWORK_ERRORS as exc:
             error = network_error(exc, self.provider.name, url)
         raise error  # outside the except block: no exception chain holding the request
 
     def _read(self, response: requests.Response) -> bytes:
         try:
             return read_body(response, self.max_bytes)
-        except requests.RequestException as exc:
+        except NETWORK_ERRORS as exc:
             error = network_error(exc, self.provider.name, response.url)
         raise error
 
