@@ -269,14 +269,18 @@ def _raw_server(answer: bytes, *, cut: bool) -> Iterator[str]:
     """A loopback server that answers every request with ``answer`` (head and body) and,
     with ``cut``, closes the connection after half the body: a server dying mid-file."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)  # accept() wakes up to see ``stop``; closing does not wake it
     stop = threading.Event()
 
     def serve() -> None:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(10)
             with conn:
                 conn.recv(65536)
                 head, _, body = answer.partition(b"\r\n\r\n")
@@ -288,8 +292,8 @@ def _raw_server(answer: bytes, *, cut: bool) -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         stop.set()
-        listener.close()
         thread.join(timeout=10)
+        listener.close()
 
 
 def _file_answer(body: bytes, disposition: str) -> bytes:
