@@ -32,6 +32,26 @@ index.
 
 from __future__ import annotations
 
+from .._errors import ConfigurationError
+
+
+class _MissingExtra(ConfigurationError, ImportError):
+    """The sandbox's extra is not installed: a ConfigurationError that names it, and an
+    ImportError too, so the usual ``except ImportError`` around optional imports still works."""
+
+
+# The check runs before the imports below (they need Flask), hence E402 for this file.
+# ruff: noqa: E402
+try:  # the [sandbox] extra: say how to get it, not a bare "No module named 'werkzeug'"
+    import flask  # noqa: F401
+    import jwt  # noqa: F401
+    import werkzeug  # noqa: F401
+except ModuleNotFoundError as exc:
+    raise _MissingExtra(
+        f"The sandbox needs Flask and PyJWT, which are not installed (no module named "
+        f'{exc.name!r}). Install them with: pip install "vital-connect[sandbox]"'
+    ) from None
+
 from ._accounts import (
     SECRETS,
     VIDAPLUS_PASSWORD,
