@@ -35,7 +35,9 @@ def test_paged_frames_equal_json_normalize(rows, cuts):
         return df.astype(object).where(df.notna(), None)
 
     pd.testing.assert_frame_equal(
-        cells(ours[list(theirs.columns)]), cells(theirs), check_dtype=False,
+        cells(ours[list(theirs.columns)]),
+        cells(theirs),
+        check_dtype=False,
         check_column_type=False,
     )
     # a column is numeric in ours whenever it is in json_normalize's

@@ -103,7 +103,8 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
         wrong = creds | {"password": "sbx-wrong-pw-1"}
         expect_error(lambda: vc.connect("vitalera", cache=False, **wrong))
         old = sb.credentials("vitalera") | {
-            "client_id": sbx.VITALERA_CLIENT_ID, "client_secret": sbx.VITALERA_CLIENT_SECRET
+            "client_id": sbx.VITALERA_CLIENT_ID,
+            "client_secret": sbx.VITALERA_CLIENT_SECRET,
         }
         expect_error(lambda: vc.connect("vitalera", cache=False, **old))  # rotated away
         wrong = sb.credentials("vidaplus") | {"password": "x" * 9}
@@ -125,8 +126,13 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
         expect_error(d.userinfo)
         expect_error(lambda: e.complete_login(landed))
         expect_error(lambda: b.get("https://elsewhere.example/x"))
-        expect_error(lambda: vc.connect("vitaldb", base_url="http://vitaldb.example", **{
-            k: v for k, v in sb.credentials("vitaldb").items() if k != "base_url"}))
+        expect_error(
+            lambda: vc.connect(
+                "vitaldb",
+                base_url="http://vitaldb.example",
+                **{k: v for k, v in sb.credentials("vitaldb").items() if k != "base_url"},
+            )
+        )
         # a redirect to another origin that would carry the token in its query
         from loopback import json_response, serving
 
@@ -137,8 +143,11 @@ def test_nothing_secret_anywhere(sb, monkeypatch, capsys):
             return json_response(None, 302, Location=target)
 
         with serving(provider) as home:
-            vc.register_provider(vc.Provider(name="redirecting", base_url=home,
-                                             grants=("password",), token_path="/token"))
+            vc.register_provider(
+                vc.Provider(
+                    name="redirecting", base_url=home, grants=("password",), token_path="/token"
+                )
+            )
             r = vc.connect("redirecting", username="u", password="sbx-redirect-pw-1", cache=False)
             issued.update({"sbx-redirect-token-9f8e7d6c", "sbx-redirect-pw-1"})
             expect_error(lambda: r.get("/data"))

@@ -37,8 +37,11 @@ def test_two_processes_renew_once_and_share_the_result(sb, isolated_user):
     env = dict(os.environ, SBX_CREDS=json.dumps(creds), SBX_START=str(time.time() + 2.5))
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", CHILD],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]

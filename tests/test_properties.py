@@ -70,8 +70,9 @@ def _clean(exc: vc.VitalConnectError) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda kids: st.lists(kids, max_size=5)
-    | st.dictionaries(st.text(max_size=8), kids, max_size=5),
+    lambda kids: (
+        st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=8), kids, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -132,18 +133,27 @@ def test_any_path_stays_on_the_origin_or_is_refused(session, scripted, path):
 options = st.fixed_dictionaries(
     {},
     optional={
-        "base_url": st.one_of(st.text(max_size=30), st.just("http://example.org"),
-                              st.just("ftp://x"), st.just("https://")),
-        "grant": st.one_of(st.text(max_size=12), st.sampled_from(
-            ["password", "client_credentials", "authorization_code"])),
+        "base_url": st.one_of(
+            st.text(max_size=30),
+            st.just("http://example.org"),
+            st.just("ftp://x"),
+            st.just("https://"),
+        ),
+        "grant": st.one_of(
+            st.text(max_size=12),
+            st.sampled_from(["password", "client_credentials", "authorization_code"]),
+        ),
         "username": st.text(max_size=10),
         "password": st.text(max_size=10),
         "client_id": st.text(max_size=10),
         "client_secret": st.text(max_size=10),
         "redirect_uri": st.text(max_size=20),
-        "timeout": st.one_of(st.floats(allow_nan=True), st.integers(-5, 5),
-                             st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
-                             st.text(max_size=3)),
+        "timeout": st.one_of(
+            st.floats(allow_nan=True),
+            st.integers(-5, 5),
+            st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
+            st.text(max_size=3),
+        ),
         "lang": st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["en", "nl", "NL"])),
         "env_file": st.text(max_size=10),
     },
@@ -151,9 +161,14 @@ options = st.fixed_dictionaries(
 
 
 @SETTINGS
-@given(provider=st.one_of(st.sampled_from(["vitalera", "vidaplus", "vitaldb", "VitalDB"]),
-                          st.text(max_size=10), st.integers()),
-       opts=options)
+@given(
+    provider=st.one_of(
+        st.sampled_from(["vitalera", "vidaplus", "vitaldb", "VitalDB"]),
+        st.text(max_size=10),
+        st.integers(),
+    ),
+    opts=options,
+)
 def test_connect_options_never_escape_as_other_errors(provider, opts):
     # cache off and an unreachable-in-practice default host: only argument handling is tested,
     # so make sure nothing is sent to the real providers

@@ -145,8 +145,13 @@ def test_a_wave_gets_its_own_times(sb):
 
 def test_every_vidaplus_resource_is_a_frame_of_all_its_rows(sb):
     s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
-    sizes = {"/pacientes/": "pacientes", "/consultas/": "consultas", "/estoque/": "estoques",
-             "/prontuario/": "prontuarios", "/leitos/": "leitos"}
+    sizes = {
+        "/pacientes/": "pacientes",
+        "/consultas/": "consultas",
+        "/estoque/": "estoques",
+        "/prontuario/": "prontuarios",
+        "/leitos/": "leitos",
+    }
     for path, key in sizes.items():
         df = s.get(path)
         assert len(df) == sb.rows[key], path

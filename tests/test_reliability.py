@@ -69,8 +69,13 @@ def test_server_down_is_a_clean_error(fast_backoff):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(vc.APIError) as info:
-        vc.connect("vidaplus", base_url=f"http://127.0.0.1:{port}", username="a@b.c",
-                   password="pw-123456", cache=False)
+        vc.connect(
+            "vidaplus",
+            base_url=f"http://127.0.0.1:{port}",
+            username="a@b.c",
+            password="pw-123456",
+            cache=False,
+        )
     assert info.value.error_type == "connection_error"
     assert "could not be reached" in str(info.value)
 
@@ -162,8 +167,16 @@ def _fault(sb, kind, path):
         sb.html_next(1, status=502, path=path)
 
 
-FAULTS = ["500", "502", "503", "429 Retry-After", "connection reset", "slow past timeout",
-          "malformed JSON", "HTML error page"]
+FAULTS = [
+    "500",
+    "502",
+    "503",
+    "429 Retry-After",
+    "connection reset",
+    "slow past timeout",
+    "malformed JSON",
+    "HTML error page",
+]
 
 
 def test_fault_matrix(sb, fast_backoff, capsys):

@@ -44,7 +44,10 @@ def test_terminal_asks_with_getpass(sb, monkeypatch):
     # a Python program whose controlling terminal is the pty, as in a shell
     child = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, creds["base_url"]],
-        stdin=tty, stdout=tty, stderr=tty, start_new_session=True,
+        stdin=tty,
+        stdout=tty,
+        stderr=tty,
+        start_new_session=True,
         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
     )
     os.close(tty)

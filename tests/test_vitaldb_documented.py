@@ -46,8 +46,13 @@ def webapi(replica):
     # The Web API's own login (Web_API.md: POST /api/login, id and pw) on the replica;
     # everything else is VitalDB's dialect as shipped.
     provider = dataclasses.replace(
-        VITALDB, name="vitaldb-webapi", base_url=replica.url, api_url=None,
-        token_path="/api/login", grants=("password",), login_path=None,
+        VITALDB,
+        name="vitaldb-webapi",
+        base_url=replica.url,
+        api_url=None,
+        token_path="/api/login",
+        grants=("password",),
+        login_path=None,
     )
     return vc.connect(provider, username=dv.USER_ID, password=dv.USER_PW, cache=False)
 
@@ -175,8 +180,14 @@ def test_an_authorization_header_alone_is_not_what_vitaldb_reads(replica):
             return super().placement(provider, path) and "header"
 
     provider = dataclasses.replace(
-        VITALDB, name="vitaldb-header", base_url=replica.url, api_url=None,
-        token_path="/api/login", grants=("password",), login_path=None, dialect=HeaderOnly(),
+        VITALDB,
+        name="vitaldb-header",
+        base_url=replica.url,
+        api_url=None,
+        token_path="/api/login",
+        grants=("password",),
+        login_path=None,
+        dialect=HeaderOnly(),
     )
     s = vc.connect(provider, username=dv.USER_ID, password=dv.USER_PW, cache=False)
     with pytest.raises(vc.TokenExpiredError, match="refused a freshly renewed token"):

@@ -160,7 +160,12 @@ def test_rotation_switches_at_once_and_writes_the_env_file(sb, isolated_user):
     assert result["client_id"] != creds["client_id"]
     assert result["client_secret"] not in repr(result)
     assert set(result) == {
-        "id", "name", "organization", "client_id", "client_secret", "application_types"
+        "id",
+        "name",
+        "organization",
+        "client_id",
+        "client_secret",
+        "application_types",
     }
     # the file now holds the new pair, the rest untouched, its mode kept
     values = dotenv_values(env)

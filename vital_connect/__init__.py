@@ -1,14 +1,15 @@
 """vital_connect: log in to health-data APIs from Jupyter and get pandas DataFrames back.
 
-    >>> import vital_connect as vc
-    >>> {"vidaplus", "vitaldb", "vitalera"} <= set(vc.providers()["name"])
-    True
+>>> import vital_connect as vc
+>>> {"vidaplus", "vitaldb", "vitalera"} <= set(vc.providers()["name"])
+True
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import dialects
 from ._connect import connect
 from ._errors import (
     APIError,
@@ -28,7 +29,6 @@ from ._errors import (
 from ._providers import Provider, providers, register_provider
 from ._session import Session
 from ._token import Token
-from . import dialects
 from .dialects import Dialect
 
 __version__ = "0.2.0"

@@ -142,7 +142,7 @@ def load_case(
         out.attrs.update({"caseid": int(caseid), "interval": None})
         return out
     end = max((float(x.index.max()) for x in series if len(x)), default=0.0)
-    steps = int(math.floor(end / interval + 1e-9)) + 1
+    steps = math.floor(end / interval + 1e-9) + 1
     grid = pd.Index([i * interval for i in range(steps)], name="time", dtype="float64")
     columns = {x.name: _on_grid(x, interval, steps) for x in series}
     out = pd.DataFrame(columns, index=grid)
@@ -212,7 +212,9 @@ def load_cases(
     with ThreadPoolExecutor(max(1, min(CASE_WORKERS, len(ids))), "vital-connect-case") as pool:
         frames = list(pool.map(lambda c: load_case(s, c, names, interval), ids))
     if not frames:
-        return pd.DataFrame(columns=names, index=pd.MultiIndex.from_arrays([[], []], names=["caseid", "time"]))
+        return pd.DataFrame(
+            columns=names, index=pd.MultiIndex.from_arrays([[], []], names=["caseid", "time"])
+        )
     out = pd.concat(frames, keys=ids, names=["caseid", "time"])
     out.attrs = {"caseids": ids, "interval": interval}
     return out

@@ -70,8 +70,9 @@ def save(
         size = 0
         try:
             with (
-                Bar(progress, target.name, unit="B", total=total, unit_scale=True, min_steps=1)
-                as bar,
+                Bar(
+                    progress, target.name, unit="B", total=total, unit_scale=True, min_steps=1
+                ) as bar,
                 atomic_output(target) as out,
             ):
                 for chunk in iter_body(response):

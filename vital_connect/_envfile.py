@@ -43,7 +43,9 @@ def updated_lines(text: str, updates: dict[str, str]) -> str:
         m = _LINE.match(line)
         if m and m["key"] in updates:
             key = m["key"]
-            lines[i] = f"{m['lead']}{key}={_quote(updates[key])}{m['comment'] or ''}{m['end'] or ''}"
+            lines[i] = (
+                f"{m['lead']}{key}={_quote(updates[key])}{m['comment'] or ''}{m['end'] or ''}"
+            )
             done.add(key)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"

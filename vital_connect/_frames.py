@@ -16,6 +16,7 @@ from ._errors import APIError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+
 def records_frame(rows: list[Any]) -> pd.DataFrame:
     """Rows of dicts -> DataFrame, nested objects flattened to dotted columns."""
     import pandas as pd

@@ -59,7 +59,7 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 
 
-class DeadlineExceeded(Exception):  # noqa: N818 - reads as what happened
+class DeadlineExceeded(Exception):
     """The call's wall-clock budget ran out. Deliberately not an OSError: urllib3 and
     requests would take it for a broken socket and retry or rewrap it."""
 
@@ -194,7 +194,7 @@ def iter_body(response: requests.Response, chunk_size: int = CHUNK) -> Iterator[
             # and returns b"" only at the end of the body
             chunk = raw.read1(chunk_size, decode_content=True)
         except (requests.RequestException, DeadlineExceeded):
-            raise  # noqa: TRY203 - these pass as they are; the others are translated below
+            raise
         except ReadTimeoutError:
             raise requests.exceptions.ReadTimeout("the body stopped arriving") from None
         except DecodeError:
@@ -285,7 +285,8 @@ def network_error(exc: BaseException, provider: str, url: str) -> APIError:
     # after urllib3's retries, a read timeout arrives wrapped in a ConnectionError
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     timed_out = isinstance(reason, TimeoutError | _U3Timeout) and not isinstance(
-        reason, NewConnectionError  # urllib3 files "connection refused" under timeouts
+        reason,
+        NewConnectionError,  # urllib3 files "connection refused" under timeouts
     )
     if isinstance(exc, DeadlineExceeded):
         kind, what = "timeout", "did not finish within the call's time budget"
@@ -296,7 +297,9 @@ def network_error(exc: BaseException, provider: str, url: str) -> APIError:
     elif isinstance(exc, requests.exceptions.SSLError):
         kind, what = "ssl_error", "failed the TLS certificate check"
         advice = "Check base_url, or set REQUESTS_CA_BUNDLE to your organisation's CA bundle."
-    elif isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+    elif isinstance(
+        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    ):
         kind, what = "connection_error", "broke off or garbled its answer"
         advice = "Try again; the server or a proxy on the way may be failing."
     else:

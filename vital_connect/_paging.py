@@ -64,7 +64,7 @@ class Plan(Protocol):
     known_pages: int | None
 
     def ahead(self) -> Iterator[Request]: ...
-    def after(self, payload: Any, rows: int) -> Request | None | object: ...
+    def after(self, payload: Any, rows: int) -> Request | object | None: ...
 
 
 STOP = object()
@@ -152,7 +152,7 @@ class _LinkPlan:
         for url in self._addressed:
             yield Request(url, None)
 
-    def after(self, payload: Any, rows: int) -> Request | None | object:
+    def after(self, payload: Any, rows: int) -> Request | object | None:
         if self._first:
             self._first = False
             if self._addressed:
@@ -230,7 +230,7 @@ class _OffsetPlan:
             yield Request(self.url, {**self.params, self.style.offset_param: offset})
             n += 1
 
-    def after(self, payload: Any, rows: int) -> Request | None | object:
+    def after(self, payload: Any, rows: int) -> Request | object | None:
         page = self.style.rows(payload) or []
         if self.first_row is None:
             self.first_row = page[0] if page else None
@@ -266,7 +266,7 @@ class _Nothing:
     def ahead(self) -> Iterator[Request]:
         return iter(())
 
-    def after(self, payload: Any, rows: int) -> Request | None | object:
+    def after(self, payload: Any, rows: int) -> Request | object | None:
         return STOP
 
 
@@ -333,7 +333,7 @@ class Pull:
         self.rows += len(rows)
         self.add(rows)
 
-    def _rest(self, plan: Plan, verdict: Request | None | object) -> Any:
+    def _rest(self, plan: Plan, verdict: Request | object | None) -> Any:
         workers = self.chosen_workers
         pool = ThreadPoolExecutor(workers, "vital-connect-page") if workers > 1 else None
         pending: deque[Future[tuple[Any, str]] | Request] = deque()

@@ -85,5 +85,5 @@ class Bar:
             self._bar = None
 
 
-def PageBar(progress: bool | None, provider: str) -> Bar:  # noqa: N802 - reads as a class
+def PageBar(progress: bool | None, provider: str) -> Bar:
     return Bar(progress, f"{provider} pages", unit="page")

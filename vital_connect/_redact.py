@@ -36,6 +36,7 @@ _KV = re.compile(rf"(?i)((?:^|[?&;\s,(])(?:{_FIELDS})=)[^&\s'\",)#]+")
 _JSON = re.compile(rf"""(?i)(["']?(?:{_FIELDS})["']?\s*[:=]\s*["'])[^"']*(["'])""")
 _AUTH = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
 
+
 class Secret(str):
     """A string whose ``repr`` is masked: a password, client secret or token held in a
     variable, a dict or a dataclass shows as ``'***'`` in a traceback's locals (``%xmode

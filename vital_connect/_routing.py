@@ -103,5 +103,7 @@ def strip_token(url: str) -> str:
     parts = urlsplit(url)
     if "access_token" not in parts.query:
         return url
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "access_token"]
+    kept = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "access_token"
+    ]
     return urlunsplit(parts._replace(query=urlencode(kept)))

@@ -16,26 +16,24 @@ import requests
 
 from ._auth import TokenAuth
 from ._cache import make_cache
-from ._credentials import CredentialStore, infer_grant
+from ._credentials import SECRET, CredentialStore, infer_grant
 from ._errors import (
     APIError,
-    MissingCredentialsError,
     NotSupportedError,
 )
 from ._frames import FrameBuilder, object_frame, stamp
 from ._grants import TokenEndpoint
 from ._http import (
-    NETWORK_ERRORS,
     DEFAULT_DEADLINE,
     DEFAULT_MAX_BYTES,
+    NETWORK_ERRORS,
     HttpSession,
     budget,
     network_error,
     read_body,
 )
-from ._paging import DEFAULT_MAX_PAGES, Pull, Request, page_rows
+from ._paging import DEFAULT_MAX_PAGES, Pull, Request
 from ._providers import Provider, get_provider
-from ._credentials import SECRET
 from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
 from ._transport import check_destination, normalize_timeout
@@ -48,13 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._token import Token
 
 install_log_filter()
-
-
-class SecretDict(dict[str, Any]):
-    """A dict whose repr masks secret values (rotated credentials shown in a notebook)."""
-
-    def __repr__(self) -> str:
-        return repr({k: ("***" if "secret" in k else v) for k, v in self.items()})
 
 
 class Session:
@@ -152,8 +143,7 @@ class Session:
             return f"<vital_connect.Session {self.provider.name} (not connected)>"
         if self.anonymous:
             return (
-                f"<vital_connect.Session {self.provider.name} anonymous "
-                f"base_url={self.base_url!r}>"
+                f"<vital_connect.Session {self.provider.name} anonymous base_url={self.base_url!r}>"
             )
         tok = self.token
         state = "logged out"
@@ -357,33 +347,16 @@ class Session:
     def validate(self) -> bool:
         """Is the token valid? Asks the provider where it can (vitalera's validate
         endpoint), else checks the known expiry. Never renews."""
-        token = self.token
-        if token is None or self.auth is None:
-            return False
-        if not self.provider.validate_path:
-            return not token.is_expired(leeway=0)
-        response = self.request("GET", self.provider.validate_path, auth=self.auth.fixed(token))
-        if response.status_code in (401, 403):
-            return False
-        if response.status_code >= 400:
-            raise self.dialect.error(response, self.provider.name)
-        return True
+        from ._features import validate
+
+        return validate(self)
 
     def userinfo(self) -> dict[str, Any]:
         """Who is logged in: the provider's userinfo endpoint where it has one (VitalDB's
         takes the token in the query string), else ``sub`` and claims from the token."""
-        if self.provider.userinfo_path:
-            data = self.get_json(self.provider.userinfo_path)
-            if not isinstance(data, dict):
-                raise APIError(f"{self.provider.name}'s userinfo answer is not an object.")
-            return data
-        token = self._auth().valid_token()
-        from ._token import jwt_claims
+        from ._features import userinfo
 
-        claims = jwt_claims(token.id_token) or jwt_claims(token.access_token)
-        info = {k: v for k, v in claims.items() if k not in {"jti", "typ"}}
-        info["sub"] = token.sub or claims.get("sub")
-        return info
+        return userinfo(self)
 
     def rotate_credentials(
         self, application_id: str | None = None, *, env_file: str | os.PathLike[str] | None = None
@@ -393,44 +366,9 @@ class Session:
         ``env_file``, writes them there atomically before returning. If writing fails, the
         new credentials are in the raised :class:`CredentialsNotSavedError` and in a 0600
         fallback file whose path it gives. The returned dict's repr masks the secret."""
-        if not self.provider.rotate_path:
-            raise NotSupportedError(f"{self.provider.name} has no credential rotation.")
-        auth = self._auth()
-        app_id = application_id or auth.credentials.resolve().get("application_id")
-        if not app_id:
-            var = self.provider.env_prefix + "APPLICATION_ID"
-            raise MissingCredentialsError(
-                f"Rotation needs the application id: pass rotate_credentials(application_id=...)"
-                f" or set {var}.",
-                variables=[var],
-            )
-        # POST is never retried: a second call would rotate again and lose the first answer.
-        response = self.request("POST", self.provider.rotate_path, json={"application_id": app_id})
-        if response.status_code >= 400:
-            raise self.dialect.error(response, self.provider.name)
-        from ._http import loads
+        from ._features import rotate_credentials
 
-        try:
-            body = loads(response.content)
-            new = self.dialect.rotation_answer(body)
-        except (ValueError, RecursionError, TypeError):
-            body = new = None  # the error below is raised outside: no chain holds the answer
-        if new is None:
-            raise APIError(
-                f"{self.provider.name} answered the rotation with HTTP {response.status_code} "
-                "but no readable client_id/client_secret. The old credentials may already be "
-                "invalid: ask the provider's support for the new ones.",
-                status_code=response.status_code,
-                error_type="invalid_rotation_response",
-            )
-        register_secret(new["client_secret"])
-        auth.rotated(new)
-        result = SecretDict(body)
-        if env_file is not None:
-            from ._envfile import save_rotated
-
-            save_rotated(self.provider.env_prefix, Path(env_file), new, result)
-        return result
+        return rotate_credentials(self, application_id, env_file)
 
     # ------------------------------------------------------------------ VitalDB's dataset
 
@@ -476,4 +414,4 @@ class Session:
         self.close()
 
 
-__all__ = ["SecretDict", "Session", "page_rows"]
+__all__ = ["Session"]

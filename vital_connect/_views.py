@@ -37,4 +37,5 @@ def session_html(s: Session) -> str:
         f"<td style='text-align:left'>{html.escape(redact(v))}</td></tr>"
         for k, v in rows
     )
-    return f"<table class='vc-session'><caption style='text-align:left'><b>vital_connect.Session</b></caption>{cells}</table>"
+    caption = "<caption style='text-align:left'><b>vital_connect.Session</b></caption>"
+    return f"<table class='vc-session'>{caption}{cells}</table>"

@@ -214,7 +214,9 @@ class Dialect:
     ) -> Json | pd.DataFrame:
         """JSON by default; CSV when the answer says so; a gzip file unpacked first."""
         kind = media_type(response)
-        if body.startswith(GZIP_MAGIC) and (kind in GZIP_TYPES or kind in ("", "application/octet-stream")):
+        if body.startswith(GZIP_MAGIC) and (
+            kind in GZIP_TYPES or kind in ("", "application/octet-stream")
+        ):
             inner = gunzip(body, limit)
             if inner.lstrip()[:1] in (b"{", b"["):
                 return Json(self.json(response, inner))

@@ -91,4 +91,3 @@ class Vitalera(Dialect):
 
 
 VITALERA = Vitalera()
-
