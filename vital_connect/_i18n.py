@@ -28,7 +28,7 @@ EN: dict[str, str] = {
     "field_redirect_uri": "Redirect address",
     "field_paste": "Address after sign-in",
     "configured": "(configured: leave empty to use it)",
-    "paste_placeholder": "Paste the address your browser was sent to, then press Enter",
+    "paste_placeholder": "Paste the address here, then press Enter",
     # buttons
     "login": "Log in",
     "continue": "Continue",
@@ -132,7 +132,7 @@ NL: dict[str, str] = {
     "field_redirect_uri": "Terugstuuradres",
     "field_paste": "Adres na aanmelden",
     "configured": "(ingesteld: laat leeg om dat te gebruiken)",
-    "paste_placeholder": "Plak het adres waar uw browser naartoe is gestuurd en druk op Enter",
+    "paste_placeholder": "Plak hier het adres en druk op Enter",
     "login": "Inloggen",
     "continue": "Verder",
     "cancel": "Annuleren",

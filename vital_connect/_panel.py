@@ -28,7 +28,7 @@ from ._errors import AuthenticationError, VitalConnectError
 from ._i18n import check_lang, duration, text
 from ._listener import Listener
 from ._options import Options
-from ._panel_code import CodeFlowPart
+from ._panel_code import PROSE, CodeFlowPart
 from ._panel_words import FIELD_ORDER, explain
 from ._providers import Provider, providers
 from ._redact import redact, register_secret
@@ -121,7 +121,7 @@ class LoginPanel:
         self.code = CodeFlowPart(self, style, layout)
         self.status = w.HTML()
         self.buttons = w.HBox()
-        self.widget = w.VBox()
+        self.widget = w.VBox(layout=w.Layout(max_width="46em"))  # hints wrap, not sprawl
         # CSS classes, so a browser test (or a stylesheet) can find each part.
         for widget, css in (
             (self.title, "vc-title"),
@@ -225,7 +225,7 @@ class LoginPanel:
         body = html.escape(message)
         if error:
             body = f'<span class="vc-error" style="color:#b00020">{body}</span>'
-        self.status.value = body
+        self.status.value = f"<div{PROSE}>{body}</div>"
 
     def _render(self) -> None:
         mode = self._mode

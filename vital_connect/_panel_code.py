@@ -17,6 +17,9 @@ from ._errors import VitalConnectError
 from ._i18n import clock
 from ._listener import Listener, listen_address
 
+# An HTML widget's lines are a control's height apart: text that wraps needs prose spacing.
+PROSE = ' style="line-height:1.4;margin:0.3em 0"'
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._panel import LoginPanel
 
@@ -112,7 +115,7 @@ class CodeFlowPart:
                 hint = panel._t("hint_listening")
                 if proxied:
                     hint += " " + panel._t("hint_proxy", path=urlsplit(redirect_uri).path)
-        self.hint.value = f"<small>{html.escape(hint)}</small>"
+        self.hint.value = f"<div{PROSE}><small>{html.escape(hint)}</small></div>"
         stop = threading.Event()
         self._stop = stop
         threading.Thread(
@@ -128,7 +131,8 @@ class CodeFlowPart:
         url = panel.session.authorization_url()
         label = panel._t("signin", provider=panel._provider_label())
         # A link that looks like one (the theme's link colour, underlined, a pointer) and
-        # opens in a new tab; inline, as JupyterLab's widget CSS would make it plain text.
+        # opens in a new tab. Styled inline: JupyterLab shows a bare <a> in a widget as
+        # plain text (its colour, no underline; seen in the browser test's Chromium).
         self.signin_link.value = (
             f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener" '
             'class="vc-signin" style="color:var(--jp-content-link-color,#1a73e8);'
