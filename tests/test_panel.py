@@ -727,6 +727,7 @@ def test_enter_in_the_last_field_logs_in_once(sb, provider, grant):
     assert panel.session.is_authenticated and panel.outcome == "logged_in"
     assert panel.status_text.startswith(f"Logged in to {panel.session.provider.title} (")
     assert_nothing_secret(panel)
+    assert panel.session.auth.credentials.resolve().get(last) is None  # used once, not kept
 
     # Clicking "Log in" sends the field's value (its blur) just before the click: the
     # click behind a login that value started is not a second login.
