@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -31,6 +32,10 @@ LAUNCH_ARGS = [
 KERNEL = "vital-connect-test"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+")
 TIMEOUT_MS = 30_000
+# VITAL_CONNECT_SCREENSHOTS=1 writes the README's screenshots of the panel (docs/img/). Read
+# at import: the suite's autouse fixture removes VITAL_CONNECT_* variables from each test.
+SCREENSHOTS = os.environ.get("VITAL_CONNECT_SCREENSHOTS") == "1"
+IMG_DIR = Path(__file__).resolve().parents[1] / "docs" / "img"
 
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
@@ -197,10 +202,27 @@ def assert_no_secrets(saved: str, *secrets: str) -> None:
     assert not JWT.search(saved), JWT.search(saved)
 
 
-def prove_run_all_waits_for_the_panel(open_and_run_all, root: Path, sandbox) -> None:
+def sandbox_at(sandbox) -> str:
+    """How the panel names the sandbox: "sandbox at 127.0.0.1:PORT"."""
+    return f"sandbox at {urlsplit(sandbox.base_url('vidaplus')).netloc}"
+
+
+def token_requests(sandbox, provider: str) -> int:
+    return sum(
+        1
+        for r in sandbox.requests
+        if r.provider == provider and r.method == "POST" and "token" in r.path
+    )
+
+
+def prove_run_all_waits_for_the_panel(
+    open_and_run_all, root: Path, sandbox, *, submit: str = "click"
+) -> None:
     """The panel's promise in one frontend: "Run All" stops at the panel (the next cell
-    queued, not skipped), logging in through the page lets the run go on, Log out works
-    after the cell ended, and the saved notebook holds widget state but no secret.
+    queued, not skipped), logging in through the page (``submit``: "click" the button, or
+    press "enter" in the password field) lets the run go on with one login, the heading then
+    names where it logged in, Log out works after the cell ended, and the saved notebook
+    holds widget state but no secret.
 
     ``open_and_run_all(name)`` opens the notebook ``root/name`` in that frontend and runs
     all its cells, returning the page."""
@@ -227,13 +249,22 @@ def prove_run_all_waits_for_the_panel(open_and_run_all, root: Path, sandbox) -> 
     # ... and it is queued behind the first ("[*]"), not skipped.
     second = page.locator(".jp-Notebook .jp-Cell").nth(1)
     assert "*" in second.locator(".jp-InputPrompt").inner_text()
+    title = page.locator(".vc-title")
+    assert title.inner_text() == f"Log in to VidaPlus API ({sandbox_at(sandbox)})"
     page.locator(".vc-username input").fill(vc.sandbox.VIDAPLUS_USERNAME)
-    page.locator(".vc-password input").fill(vc.sandbox.VIDAPLUS_PASSWORD)
-    page.locator("button.vc-login").click()
+    password = page.locator(".vc-password input")
+    password.fill(vc.sandbox.VIDAPLUS_PASSWORD)
+    if submit == "enter":
+        password.press("Enter")
+    else:
+        page.locator("button.vc-login").click()
 
     status = page.locator(".vc-status")
-    status.filter(has_text="Logged in to VidaPlus API as").wait_for()
-    assert vc.sandbox.VIDAPLUS_USERNAME in status.inner_text()
+    where = f"Logged in to VidaPlus API ({sandbox_at(sandbox)})"
+    status.filter(has_text=f"{where} as {vc.sandbox.VIDAPLUS_USERNAME} until").wait_for()
+    assert title.inner_text() == where  # no longer "Log in to ..."
+    # One login: a click blurs the field (its value logs in), the click itself does not.
+    assert token_requests(sandbox, "vidaplus") == 1
     outputs.filter(has_text=re.compile(r"RECORDS \(\d+, \d+\)")).wait_for()
     assert page.locator("button.vc-logout").is_visible()
     # The password field was emptied in the browser too.

@@ -64,6 +64,23 @@ def user_fields(creds: dict) -> dict:
     return {k: v for k, v in creds.items() if k in _panel.FIELD_ORDER}
 
 
+def sandbox_at(sb) -> str:
+    """How the panel names the sandbox: "sandbox at 127.0.0.1:PORT"."""
+    return f"sandbox at {urlsplit(sb.base_url('vidaplus')).netloc}"
+
+
+def token_requests(sb) -> list:
+    return [r for r in sb.requests if r.method == "POST" and "token" in r.path]
+
+
+def browser_sends(widget, value: str) -> None:
+    """What the frontend does when the person presses Enter in a field (or leaves it):
+    with ``continuous_update=False`` it sends the field's value in an update message."""
+    widget._handle_msg(
+        {"content": {"data": {"method": "update", "state": {"value": value}}}, "buffers": []}
+    )
+
+
 # ---------------------------------------------------------------------- every grant
 
 
@@ -83,7 +100,10 @@ def test_log_in_with_every_grant(sb, provider, grant):
     assert [w for w in shown(panel) if w in panel.fields.values()] == [
         panel.fields[n] for n in vc._credentials.NEEDS[grant]
     ]
-    assert panel.status_text == "Fill in the fields and click “Log in”."
+    assert panel.status_text == "Fill in the fields, then press Enter or click “Log in”."
+    assert (
+        panel.title.value == f"<b>Log in to {panel.session.provider.title} ({sandbox_at(sb)})</b>"
+    )
 
     log_in(panel, **user_fields(creds))
 
@@ -91,7 +111,11 @@ def test_log_in_with_every_grant(sb, provider, grant):
     assert s.is_authenticated and s.grant == grant
     assert panel.outcome == "logged_in"
     who = creds.get("username") or creds["client_id"]
-    assert panel.status_text.startswith(f"Logged in to {s.provider.title} as {who} until ")
+    assert panel.status_text.startswith(
+        f"Logged in to {s.provider.title} ({sandbox_at(sb)}) as {who} until "
+    )
+    # The heading no longer asks to log in: it says where the session is logged in.
+    assert panel.title.value == f"<b>Logged in to {s.provider.title} ({sandbox_at(sb)})</b>"
     assert panel.logout_button in shown(panel) and panel.switch_button in shown(panel)
     assert panel.login_button not in shown(panel)
     assert f"logged in as {who!r}" in repr(panel)
@@ -366,7 +390,9 @@ def test_switch_to_another_grant_and_user(sb):
     log_in(panel, **user_fields(pw))
     assert panel.session.grant == "password"
     assert panel.session.token is not first
-    assert panel.status_text.startswith(f"Logged in to vitalera platform API as {pw['username']}")
+    assert panel.status_text.startswith(
+        f"Logged in to vitalera platform API ({sandbox_at(sb)}) as {pw['username']}"
+    )
     assert_nothing_secret(panel)
 
 
@@ -377,7 +403,10 @@ def test_provider_picker_and_switching_provider(sb, monkeypatch):
     panel = login_panel(cache=False, lang="en")
     assert panel.session is None and panel.status_text == "Choose a provider to log in to."
     assert panel.provider_picker in shown(panel) and panel.login_button not in shown(panel)
-    assert set(panel.provider_picker.options) == set(vc.providers()["name"])
+    # Readable names, the provider's name as the value.
+    table = vc.providers()
+    assert set(panel.provider_picker.options) == set(zip(table["title"], table["name"]))
+    assert ("VitalDB", "vitaldb") in panel.provider_picker.options
     assert "no provider chosen" in repr(panel)
 
     panel.provider_picker.value = "vidaplus"
@@ -392,7 +421,9 @@ def test_provider_picker_and_switching_provider(sb, monkeypatch):
     panel.grant_picker.value = "password"
     log_in(panel, **user_fields(sb.credentials("vitaldb", grant="password")))
     assert panel.session.provider.name == "vitaldb" and panel.session.is_authenticated
-    assert panel.status_text.startswith("Logged in to VitalDB as sbx_researcher until ")
+    assert panel.status_text.startswith(
+        f"Logged in to VitalDB ({sandbox_at(sb)}) as sbx_researcher until "
+    )
 
 
 # ---------------------------------------------------------------------- languages
@@ -438,7 +469,10 @@ def test_dutch_logged_in_and_errors(sb):
     log_in(panel, username=creds["username"], password="sbx-wrong-pw")
     assert panel.status_text.startswith("VidaPlus API weigerde het inloggen")
     log_in(panel, password=creds["password"])
-    assert panel.status_text.startswith(f"Ingelogd bij VidaPlus API als {creds['username']} tot ")
+    assert panel.status_text.startswith(
+        f"Ingelogd bij VidaPlus API (sandbox op {urlsplit(creds['base_url']).netloc}) als "
+        f"{creds['username']} tot "
+    )
     assert panel.logout_button.description == "Uitloggen"
 
 
@@ -482,7 +516,7 @@ def test_code_flow_completes_through_the_one_shot_server(sb):
     assert page.status_code == 200 and "You are logged in to VitalDB" in page.text
     assert panel.session.is_authenticated and panel.outcome == "logged_in"
     assert panel.status_text.startswith(
-        f"Logged in to VitalDB as {vc.sandbox.VITALDB_EMAIL} until "
+        f"Logged in to VitalDB ({sandbox_at(sb)}) as {vc.sandbox.VITALDB_EMAIL} until "
     )
     listener.thread.join(timeout=5)
     assert not listener.thread.is_alive()
@@ -518,7 +552,7 @@ def test_code_flow_by_pasting_on_a_remote_kernel(sb, monkeypatch):
     panel.paste.value = landed
     panel.complete_button.click()
     assert panel.session.is_authenticated
-    assert panel.status_text.startswith("Logged in to VitalDB as ")
+    assert panel.status_text.startswith(f"Logged in to VitalDB ({sandbox_at(sb)}) as ")
     assert_nothing_secret(panel, parse_qs(urlsplit(landed).query)["code"][0])
 
 
@@ -537,7 +571,8 @@ def test_code_flow_when_the_port_is_taken(sb):
 def test_code_flow_with_client_fields_typed_in_the_panel(sb):
     creds = sb.credentials("vitaldb", grant="authorization_code")
     panel = login_panel("vitaldb", base_url=creds["base_url"], cache=False, lang="en")
-    assert panel.grant == "authorization_code"
+    assert panel.grant == "password"  # no application configured: id/password first
+    panel.grant_picker.value = "authorization_code"
     assert panel.login_button.description == "Continue"
     assert [w for w in shown(panel) if w in panel.fields.values()] == [
         panel.fields[n] for n in ("client_id", "client_secret", "redirect_uri")
@@ -636,7 +671,7 @@ def test_a_cached_token_shows_as_logged_in(sb):
     log_in(first, **user_fields(creds))
     again = login_panel("vidaplus", base_url=creds["base_url"], lang="en")
     assert again.session.is_authenticated and again.outcome == "logged_in"
-    assert again.status_text.startswith("Logged in to VidaPlus API as ")
+    assert again.status_text.startswith(f"Logged in to VidaPlus API ({sandbox_at(sb)}) as ")
     assert_nothing_secret(again)
 
 
@@ -664,3 +699,160 @@ def test_close_stops_the_listener(sb):
     panel.close()
     listener.thread.join(timeout=5)
     assert not listener.thread.is_alive()
+
+
+# ---------------------------------------------------------------------- Enter, where, who
+
+
+ENTER_GRANTS = [
+    ("vidaplus", "password"),
+    ("vitalera", "client_credentials"),
+    ("vitaldb", "password"),
+]
+
+
+@pytest.mark.parametrize(("provider", "grant"), ENTER_GRANTS)
+def test_enter_in_the_last_field_logs_in_once(sb, provider, grant):
+    creds = sb.credentials(provider, grant=grant)
+    panel = login_panel(provider, base_url=creds["base_url"], grant=grant, cache=False, lang="en")
+    # Nothing goes to the kernel keystroke by keystroke: only on Enter or leaving the field.
+    assert all(not f.continuous_update for f in panel.fields.values())
+    first, last = vc._credentials.NEEDS[grant]
+    sb.clear_requests()
+
+    browser_sends(panel.fields[first], creds[first])  # Enter (or Tab) in the first field
+    assert token_requests(sb) == [] and panel.session.token is None
+
+    browser_sends(panel.fields[last], creds[last])  # Enter in the last one: logs in
+    assert panel.session.is_authenticated and panel.outcome == "logged_in"
+    assert panel.status_text.startswith(f"Logged in to {panel.session.provider.title} (")
+    assert_nothing_secret(panel)
+    assert panel.session.auth.credentials.resolve().get(last) is None  # used once, not kept
+
+    # Clicking "Log in" sends the field's value (its blur) just before the click: the
+    # click behind a login that value started is not a second login.
+    panel.login_button.click()
+    assert len(token_requests(sb)) == 1
+    assert panel.status_text.startswith("Logged in to ")
+
+
+def test_leaving_half_a_form_does_not_log_in(sb):
+    creds = sb.credentials("vidaplus")
+    panel = login_panel("vidaplus", base_url=creds["base_url"], cache=False, lang="en")
+    sb.clear_requests()
+    # The password typed first, then Tab back to the empty username: nothing is sent.
+    browser_sends(panel.fields["password"], creds["password"])
+    assert sb.requests == [] and panel.session.token is None
+    assert panel.status_text == "Fill in the fields, then press Enter or click “Log in”."
+    browser_sends(panel.fields["username"], creds["username"])  # not the last field
+    assert sb.requests == []
+    panel.login_button.click()  # the button logs in, once
+    assert panel.session.is_authenticated and len(token_requests(sb)) == 1
+    assert_nothing_secret(panel)
+
+
+def test_a_click_behind_a_failed_enter_keeps_the_error(sb):
+    creds = sb.credentials("vidaplus")
+    panel = login_panel("vidaplus", base_url=creds["base_url"], cache=False, lang="en")
+    sb.clear_requests()
+    browser_sends(panel.fields["username"], creds["username"])
+    browser_sends(panel.fields["password"], "sbx-wrong-Enter-1")
+    wrong = panel.status_text
+    assert "the username or password is wrong" in wrong
+    panel.login_button.click()  # the same gesture's click: not "Fill in: Password"
+    assert panel.status_text == wrong and len(token_requests(sb)) == 1
+    # A new password, then the button: its blur sends the value, which logs in; once.
+    browser_sends(panel.fields["password"], creds["password"])
+    panel.login_button.click()
+    assert panel.session.is_authenticated and len(token_requests(sb)) == 2
+    assert_nothing_secret(panel, "sbx-wrong-Enter-1")
+
+
+def test_after_logout_the_button_counts_again(sb, monkeypatch):
+    creds = sb.credentials("vidaplus")
+    monkeypatch.setenv("VIDAPLUS_USERNAME", creds["username"])
+    monkeypatch.setenv("VIDAPLUS_PASSWORD", creds["password"])
+    sb.clear_requests()
+    panel = login_panel("vidaplus", base_url=creds["base_url"], cache=False, lang="en")
+    # The configured username is written into its field by the panel: not an Enter.
+    assert panel.fields["username"].value == creds["username"] and token_requests(sb) == []
+    browser_sends(panel.fields["password"], creds["password"])
+    assert panel.session.is_authenticated
+    panel.logout_button.click()
+    panel.login_button.click()  # the configured password, by the button alone
+    assert panel.session.is_authenticated and len(token_requests(sb)) == 2
+
+
+def test_enter_in_the_paste_field_completes_the_code_flow(sb, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/someone/")
+    panel = code_flow_panel(sb)
+    assert not panel.paste.continuous_update
+    browser_sends(panel.paste, "http://127.0.0.1:1/callback?state=abc")
+    assert panel.status_text == "That address has no login code in it. Paste the whole address."
+    panel.complete_button.click()  # the click behind it: the message stays
+    assert panel.status_text.startswith("That address has no login code")
+
+    landed = sign_in(panel)
+    browser_sends(panel.paste, landed)
+    assert panel.session.is_authenticated
+    assert panel.status_text.startswith(f"Logged in to VitalDB ({sandbox_at(sb)}) as ")
+    panel.complete_button.click()
+    assert panel.status_text.startswith("Logged in to VitalDB")
+    assert_nothing_secret(panel, parse_qs(urlsplit(landed).query)["code"][0])
+
+
+def test_a_drive_by_callback_does_not_spoil_the_login(sb):
+    panel = code_flow_panel(sb)
+    link = panel.authorization_url
+    host, port = panel._listener.address
+    for query in ("state=bogus&code=forged", "code=forged", "error=access_denied&state=x"):
+        page = requests.get(f"http://{host}:{port}/callback?{query}", timeout=5)
+        assert page.status_code == 400 and "older sign-in" in page.text
+    # Nothing changed for the person: same link (its state not used up), same status.
+    assert panel.authorization_url == link
+    assert panel.status_text == "Click the link to sign in." and panel.session.token is None
+    page = requests.get(sign_in(panel), timeout=10)  # their genuine redirect
+    assert page.status_code == 200 and panel.session.is_authenticated
+
+
+def test_vitaldb_offers_id_and_password_first(sb, monkeypatch):
+    url = sb.base_url("vitaldb")
+    panel = login_panel("vitaldb", base_url=url, cache=False, lang="en")
+    assert [v for _, v in panel.grant_picker.options] == ["password", "authorization_code"]
+    assert panel.grant == "password" and panel.signin_link.value == ""
+    assert [w for w in shown(panel) if w in panel.fields.values()] == [
+        panel.fields["username"],
+        panel.fields["password"],
+    ]
+    # An application without a redirect address is not enough for the code flow.
+    code = sb.credentials("vitaldb", grant="authorization_code")
+    monkeypatch.setenv("VITALDB_CLIENT_ID", code["client_id"])
+    monkeypatch.setenv("VITALDB_CLIENT_SECRET", code["client_secret"])
+    assert login_panel("vitaldb", base_url=url, cache=False).grant == "password"
+    # The whole application configured: the code flow first, its link at once.
+    monkeypatch.setenv("VITALDB_REDIRECT_URI", f"http://127.0.0.1:{free_port()}/cb")
+    panel = login_panel("vitaldb", base_url=url, cache=False, lang="en")
+    assert [v for _, v in panel.grant_picker.options] == ["authorization_code", "password"]
+    assert panel.authorization_url is not None
+    panel.close()
+
+
+def test_the_heading_names_the_real_host_or_the_sandbox(sb):
+    real = login_panel("vitaldb", cache=False, lang="en")  # nothing is sent before a login
+    assert real.title.value == "<b>Log in to VitalDB (vitaldb.net)</b>"
+    nl = login_panel("vidaplus", cache=False, lang="nl")
+    assert nl.title.value == "<b>Inloggen bij VidaPlus API (api.vidaplus.com)</b>"
+    local = login_panel("vidaplus", base_url=sb.base_url("vidaplus"), cache=False, lang="nl")
+    assert local.title.value == (
+        f"<b>Inloggen bij VidaPlus API (sandbox op {urlsplit(sb.base_url('vidaplus')).netloc})</b>"
+    )
+
+
+def test_provider_picker_labels_two_providers_of_one_title_apart():
+    for name in ("acme-eu", "acme-us"):
+        vc.register_provider(
+            vc.Provider(name=name, title="Acme", base_url="https://acme.test", grants=("password",),
+                        token_path="/token")
+        )  # fmt: skip
+    options = login_panel(cache=False).provider_picker.options
+    assert ("Acme (acme-eu)", "acme-eu") in options and ("Acme (acme-us)", "acme-us") in options

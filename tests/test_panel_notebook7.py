@@ -3,9 +3,10 @@ components): the same proof as test_panel_browser.py gives for JupyterLab.
 
 Notebook 7 in a subprocess, Debian's Chromium through Playwright, the sandbox in this
 process. A notebook whose first cell calls ``connect()`` with no credentials is run with
-"Run All"; the panel holds the run until the test types the sandbox credentials and clicks
-Log in; the next cell's output then appears. The saved notebook (with widget state saved)
-holds neither the password nor any token.
+"Run All"; the panel holds the run until the test types the sandbox credentials and presses
+Enter in the password field (JupyterLab's test clicks Log in); the next cell's output then
+appears. The saved notebook (with widget state saved) holds neither the password nor any
+token.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def open_and_run_all(context, server, name: str):
 def test_notebook7_run_all_waits_for_the_panel_and_the_saved_notebook_holds_no_secret(
     notebook7, tab_context, sandbox
 ):
+    # JupyterLab's test clicks "Log in"; here Enter in the password field logs in.
     prove_run_all_waits_for_the_panel(
-        lambda name: open_and_run_all(tab_context, notebook7, name), notebook7["root"], sandbox
+        lambda name: open_and_run_all(tab_context, notebook7, name),
+        notebook7["root"],
+        sandbox,
+        submit="enter",
     )

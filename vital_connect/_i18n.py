@@ -11,7 +11,9 @@ from ._errors import ConfigurationError
 
 EN: dict[str, str] = {
     # headings and pickers
-    "title": "Log in to {provider}",
+    "title": "Log in to {provider} ({where})",
+    "title_done": "Logged in to {provider} ({where})",
+    "where_sandbox": "sandbox at {host}",
     "provider": "Provider",
     "choose": "Choose…",
     "grant": "Log in with",
@@ -26,7 +28,7 @@ EN: dict[str, str] = {
     "field_redirect_uri": "Redirect address",
     "field_paste": "Address after sign-in",
     "configured": "(configured: leave empty to use it)",
-    "paste_placeholder": "Paste the address your browser was sent to",
+    "paste_placeholder": "Paste the address here, then press Enter",
     # buttons
     "login": "Log in",
     "continue": "Continue",
@@ -50,12 +52,14 @@ EN: dict[str, str] = {
     "link_renewed": "The time is up, so the link was renewed: click it again to sign in.",
     # status lines
     "status_choose": "Choose a provider to log in to.",
-    "status_fill": "Fill in the fields and click “Log in”.",
-    "status_fill_code": "Fill in the fields and click “Continue”.",
+    "status_fill": "Fill in the fields, then press Enter or click “Log in”.",
+    "status_fill_code": "Fill in the fields, then press Enter or click “Continue”.",
     "status_signin": "Click the link to sign in.",
-    "busy": "Logging in…",
-    "logged_in": "Logged in to {provider} as {who} until {until}.",
-    "logged_in_no_expiry": "Logged in to {provider} as {who} (the login has no end time).",
+    "busy": "Logging in to {provider} ({where})…",
+    "logged_in": "Logged in to {provider} ({where}) as {who} until {until}.",
+    "logged_in_no_expiry": (
+        "Logged in to {provider} ({where}) as {who} (the login has no end time)."
+    ),
     "logged_out": "Logged out of {provider}.",
     "switching": "Still logged in as {who}. Log in as someone else, or click “Cancel”.",
     "cancelled": "Login cancelled.",
@@ -112,7 +116,9 @@ EN: dict[str, str] = {
 }
 
 NL: dict[str, str] = {
-    "title": "Inloggen bij {provider}",
+    "title": "Inloggen bij {provider} ({where})",
+    "title_done": "Ingelogd bij {provider} ({where})",
+    "where_sandbox": "sandbox op {host}",
     "provider": "Aanbieder",
     "choose": "Kies…",
     "grant": "Inloggen met",
@@ -126,7 +132,7 @@ NL: dict[str, str] = {
     "field_redirect_uri": "Terugstuuradres",
     "field_paste": "Adres na aanmelden",
     "configured": "(ingesteld: laat leeg om dat te gebruiken)",
-    "paste_placeholder": "Plak het adres waar uw browser naartoe is gestuurd",
+    "paste_placeholder": "Plak hier het adres en druk op Enter",
     "login": "Inloggen",
     "continue": "Verder",
     "cancel": "Annuleren",
@@ -148,12 +154,14 @@ NL: dict[str, str] = {
     "countdown": "Een code van deze link is 3 minuten geldig: nog {left}.",
     "link_renewed": "De tijd is om, dus de link is vernieuwd: klik er opnieuw op om aan te melden.",
     "status_choose": "Kies een aanbieder om bij in te loggen.",
-    "status_fill": "Vul de velden in en klik op “Inloggen”.",
-    "status_fill_code": "Vul de velden in en klik op “Verder”.",
+    "status_fill": "Vul de velden in en druk op Enter of klik op “Inloggen”.",
+    "status_fill_code": "Vul de velden in en druk op Enter of klik op “Verder”.",
     "status_signin": "Klik op de link om aan te melden.",
-    "busy": "Bezig met inloggen…",
-    "logged_in": "Ingelogd bij {provider} als {who} tot {until}.",
-    "logged_in_no_expiry": "Ingelogd bij {provider} als {who} (het inloggen heeft geen eindtijd).",
+    "busy": "Bezig met inloggen bij {provider} ({where})…",
+    "logged_in": "Ingelogd bij {provider} ({where}) als {who} tot {until}.",
+    "logged_in_no_expiry": (
+        "Ingelogd bij {provider} ({where}) als {who} (het inloggen heeft geen eindtijd)."
+    ),
     "logged_out": "Uitgelogd bij {provider}.",
     "switching": "Nog ingelogd als {who}. Log in als iemand anders, of klik op “Annuleren”.",
     "cancelled": "Inloggen geannuleerd.",

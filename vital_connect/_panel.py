@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import html
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import ipywidgets as w
 
@@ -24,11 +28,12 @@ from ._errors import AuthenticationError, VitalConnectError
 from ._i18n import check_lang, duration, text
 from ._listener import Listener
 from ._options import Options
-from ._panel_code import CodeFlowPart
+from ._panel_code import PROSE, CodeFlowPart
 from ._panel_words import FIELD_ORDER, explain
 from ._providers import Provider, providers
 from ._redact import redact, register_secret, secret
 from ._session import Session
+from ._transport import is_loopback
 from ._waiting import wait_for
 
 __all__ = ["FIELD_ORDER", "LoginPanel", "attach_panel", "login_panel"]
@@ -67,6 +72,8 @@ class LoginPanel:
         self._previous: Session | None = None
         self._shown_user: str | None = None
         self._syncing = False
+        self._quiet = 0  # > 0 while the panel itself writes field values (not the person)
+        self._submitted = False  # a field's value just logged in: swallow the click behind it
         self._listen_timeout = WAIT_TIMEOUT if listen_timeout is None else listen_timeout
         self._status_text = ""
         self._build()
@@ -87,7 +94,7 @@ class LoginPanel:
         layout = w.Layout(width="36em")
         self.title = w.HTML()
         self.provider_picker = w.Dropdown(
-            options=list(providers()["name"]),
+            options=provider_choices(),
             value=None,
             description=t("provider"),
             style=style,
@@ -99,7 +106,14 @@ class LoginPanel:
         self.fields: dict[str, w.Text] = {}
         for name in FIELD_ORDER:
             kind = w.Password if name in _credentials.SECRET else w.Text
-            self.fields[name] = kind(description=t(f"field_{name}"), style=style, layout=layout)
+            # continuous_update=False: the browser sends a field's value only on Enter or
+            # when the field loses focus, never keystroke by keystroke (see _on_field).
+            self.fields[name] = kind(
+                description=t(f"field_{name}"),
+                style=style,
+                layout=layout,
+                continuous_update=False,
+            )
         self.login_button = w.Button(description=t("login"), button_style="primary")
         self.cancel_button = w.Button(description=t("cancel"))
         self.logout_button = w.Button(description=t("logout"))
@@ -107,7 +121,7 @@ class LoginPanel:
         self.code = CodeFlowPart(self, style, layout)
         self.status = w.HTML()
         self.buttons = w.HBox()
-        self.widget = w.VBox()
+        self.widget = w.VBox(layout=w.Layout(max_width="46em"))  # hints wrap, not sprawl
         # CSS classes, so a browser test (or a stylesheet) can find each part.
         for widget, css in (
             (self.title, "vc-title"),
@@ -130,7 +144,9 @@ class LoginPanel:
             widget.add_class("vc-" + name.replace("_", "-"))
         self.provider_picker.observe(self._on_provider, names="value")
         self.grant_picker.observe(self._on_grant, names="value")
-        self.login_button.on_click(self._on_login)
+        for name, widget in self.fields.items():
+            widget.observe(partial(self._on_field, name), names="value")
+        self.login_button.on_click(self._on_login_click)
         self.cancel_button.on_click(self._on_cancel)
         self.logout_button.on_click(self._on_logout)
         self.switch_button.on_click(self._on_switch)
@@ -209,14 +225,17 @@ class LoginPanel:
         body = html.escape(message)
         if error:
             body = f'<span class="vc-error" style="color:#b00020">{body}</span>'
-        self.status.value = body
+        self.status.value = f"<div{PROSE}>{body}</div>"
 
     def _render(self) -> None:
         mode = self._mode
         rows: list[w.Widget] = [self.title]
         buttons: list[w.Widget] = []
-        label = self._provider_label() if self.session is not None else ""
-        heading = self._t("title", provider=label) if label else self._t("login")
+        if self.session is None:
+            heading = self._t("login")
+        else:  # where it logs in (the real host or the sandbox); "Logged in" once it has
+            key = "title_done" if mode == "done" else "title"
+            heading = self._t(key, provider=self._provider_label(), where=self._where())
         self.title.value = f"<b>{html.escape(heading)}</b>"
         asking = mode in ("choose", "form", "code")
         if asking and self._options is not None:
@@ -247,6 +266,26 @@ class LoginPanel:
         p = self.session.provider
         return p.title or p.name
 
+    def _where(self) -> str:
+        """The host the session logs in to ("vitaldb.net"), or "sandbox at 127.0.0.1:PORT"
+        for a loopback address, so nobody mistakes the sandbox for the real service."""
+        assert self.session is not None
+        url = self.session.base_url
+        host = urlsplit(url).netloc.rpartition("@")[2] or url
+        return self._t("where_sandbox", host=host) if is_loopback(url) else host
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The panel writes field values itself: the field observers must not take that for
+        the person pressing Enter. Under the lock, so a real change from another thread waits
+        until the write is over instead of being ignored."""
+        with self._lock:
+            self._quiet += 1
+            try:
+                yield
+            finally:
+                self._quiet -= 1
+
     def _explain(self, exc: BaseException) -> str:
         session = self.session
         return explain(
@@ -268,11 +307,12 @@ class LoginPanel:
         provider = session.provider
         self._syncing = True
         try:
-            if self._options is not None and provider.name in self.provider_picker.options:
+            names = [value for _, value in self.provider_picker.options]
+            if self._options is not None and provider.name in names:
                 self.provider_picker.value = provider.name
-            self.grant_picker.options = [(self._t(f"grant_{g}"), g) for g in provider.grants]
-            grant = session.grant if session.grant in provider.grants else provider.grants[0]
-            self.grant_picker.value = grant
+            grants = offered_grants(session)
+            self.grant_picker.options = [(self._t(f"grant_{g}"), g) for g in grants]
+            self.grant_picker.value = grants[0]
         finally:
             self._syncing = False
         self._prefill()
@@ -284,17 +324,19 @@ class LoginPanel:
     def _prefill(self) -> None:
         """Non-secret configured values in their fields; secrets never (a placeholder)."""
         creds = self._creds()
-        for name, widget in self.fields.items():
-            if name in _credentials.SECRET:
-                widget.value = ""
-                widget.placeholder = self._t("configured") if creds.get(name) else ""
-            else:
-                widget.value = creds.get(name) or ""
+        with self._writing():
+            for name, widget in self.fields.items():
+                if name in _credentials.SECRET:
+                    widget.value = ""
+                    widget.placeholder = self._t("configured") if creds.get(name) else ""
+                else:
+                    widget.value = creds.get(name) or ""
 
     def _clear_secrets(self) -> None:
-        for name in _credentials.SECRET:
-            self.fields[name].value = ""
-        self.paste.value = ""
+        with self._writing():
+            for name in _credentials.SECRET:
+                self.fields[name].value = ""
+            self.paste.value = ""
 
     def _field_names(self) -> tuple[str, ...]:
         return _credentials.NEEDS.get(self.grant or "", ())
@@ -314,6 +356,7 @@ class LoginPanel:
         if self._syncing or not change["new"]:
             return
         with self._lock:
+            self._submitted = False
             self.code.stop()
             try:
                 session = Session.open(change["new"], self._options or Options())
@@ -330,11 +373,52 @@ class LoginPanel:
         if self._syncing or self.session is None:
             return
         with self._lock:
+            self._submitted = False
             self._enter_grant()
 
     # ------------------------------------------------------------------ logging in
 
-    def _on_login(self, _button: w.Button | None = None) -> None:
+    # Enter submits. ipywidgets 8 deprecates Text.on_submit (a warning, an error in the
+    # tests) and the frontend's "submit" message ("deprecated in widgets 7", widget_string.ts)
+    # in favour of continuous_update=False plus observe("value"). The browser then sends a
+    # field's value on its DOM "change" event: Enter, or the field losing focus, which the
+    # kernel cannot tell apart. So a value arriving in the form's *last* field logs in only
+    # when every field the grant needs is filled (tabbing away from half a form does
+    # nothing), and the click that follows such a login is swallowed: clicking "Log in"
+    # blurs the field first, so its value arrives just before the click - one login, not
+    # two. Any other change of the form or event in between makes the next click count.
+
+    def _on_field(self, name: str, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._quiet:
+                return
+            self._submitted = False
+            names = self._field_names()
+            last = names[-1] if names else None
+            if self._mode != "form" or name != last or not str(change["new"]).strip():
+                return
+            if self._missing(self._typed()):
+                return
+            self._on_login()
+            self._submitted = True
+
+    def _on_login_click(self, _button: w.Button | None = None) -> None:
+        with self._lock:
+            if self._submitted:  # the last field's value, sent by this click's blur, did it
+                self._submitted = False
+                return
+            if self._mode == "form":
+                self._on_login()
+
+    def _typed(self) -> dict[str, str]:
+        return {n: self.fields[n].value for n in self._field_names()}
+
+    def _missing(self, values: dict[str, str]) -> list[str]:
+        """The needed fields neither typed nor configured."""
+        creds = self._creds()
+        return [n for n, v in values.items() if not v.strip() and not creds.get(n)]
+
+    def _on_login(self) -> None:
         with self._lock:
             session, grant = self.session, self.grant
             if session is None or session.auth is None or grant is None:
@@ -346,7 +430,7 @@ class LoginPanel:
             values = {n: (v if n in _credentials.SECRET else v.strip()) for n, v in typed.items()}
             typed.clear()
             creds = self._creds()
-            missing = [n for n, v in values.items() if not v and not creds.get(n)]
+            missing = self._missing(values)
             if missing:
                 labels = self._t("and").join(self._t(f"field_{n}") for n in missing)
                 self._set_status(self._t("err_missing", fields=labels), error=True)
@@ -357,7 +441,7 @@ class LoginPanel:
                 return
             typed_user = values.get("username") if grant == "password" else None
             self.login_button.disabled = True
-            self._set_status(self._t("busy"))
+            self._set_status(self._t("busy", provider=self._provider_label(), where=self._where()))
             try:
                 # Typed values are used once and not kept (the API's renewal rule).
                 given = {"grant": grant, **{k: v for k, v in values.items() if v}}
@@ -377,7 +461,8 @@ class LoginPanel:
         self._switching = False
         self._previous = None
         self._mode = "done"
-        self.paste.value = ""
+        with self._writing():
+            self.paste.value = ""
         self._set_status(self._logged_in_text())
         self._render()
         self.outcome = "logged_in"
@@ -386,7 +471,9 @@ class LoginPanel:
     def _logged_in_text(self) -> str:
         until = self._until()
         key = "logged_in" if until else "logged_in_no_expiry"
-        return self._t(key, provider=self._provider_label(), who=self._who(), until=until)
+        return self._t(
+            key, provider=self._provider_label(), where=self._where(), who=self._who(), until=until
+        )
 
     def _who(self, *, ask: bool = True) -> str:
         """Who is logged in: the username typed, else the provider's userinfo (code flow,
@@ -417,6 +504,7 @@ class LoginPanel:
 
     def _on_logout(self, _button: w.Button | None = None) -> None:
         with self._lock:
+            self._submitted = False
             if self.session is None:
                 return
             self.session.logout()
@@ -430,6 +518,7 @@ class LoginPanel:
     def _on_switch(self, _button: w.Button | None = None) -> None:
         """Ask for another login; the current one holds until the new one succeeds."""
         with self._lock:
+            self._submitted = False
             if self.session is None:
                 return
             who = self._who()
@@ -441,6 +530,7 @@ class LoginPanel:
 
     def _on_cancel(self, _button: w.Button | None = None) -> None:
         with self._lock:
+            self._submitted = False
             self.code.stop()
             self.code.drop_typed()
             self._clear_secrets()
@@ -470,6 +560,33 @@ class LoginPanel:
             self.code.drop_typed()
         for widget in self.all_widgets():
             widget.close()
+
+
+# ---------------------------------------------------------------------------- choices
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """(label, name) per registered provider for the picker: its title, readable, with the
+    name as the value; a title two providers share gets the name added to tell them apart."""
+    table = providers()
+    titles = [str(t or n) for t, n in zip(table["title"], table["name"], strict=True)]
+    return [
+        (title if titles.count(title) == 1 else f"{title} ({name})", str(name))
+        for title, name in zip(titles, table["name"], strict=True)
+    ]
+
+
+def offered_grants(session: Session) -> list[str]:
+    """The provider's grants, the one the panel starts with first: the grant asked for or
+    the one the configured credentials allow, else the first that is not the code flow.
+    Most VitalDB researchers have an id and password; the code flow needs an application
+    (client id, secret and redirect address) configured, so it comes first only then."""
+    grants = list(session.provider.grants)
+    if session.grant in grants:
+        first = session.grant
+    else:
+        first = next((g for g in grants if g != CODE), grants[0])
+    return [first, *(g for g in grants if g != first)]
 
 
 # ---------------------------------------------------------------------------- public API

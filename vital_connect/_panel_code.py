@@ -17,6 +17,9 @@ from ._errors import VitalConnectError
 from ._i18n import clock
 from ._listener import Listener, listen_address
 
+# An HTML widget's lines are a control's height apart: text that wraps needs prose spacing.
+PROSE = ' style="line-height:1.4;margin:0.3em 0"'
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._panel import LoginPanel
 
@@ -32,14 +35,19 @@ class CodeFlowPart:
         self.signin_link = w.HTML()
         self.hint = w.HTML()
         self.countdown = w.Label()
+        # Enter in the paste field completes the login, as the form's last field logs in
+        # (continuous_update=False + observe: see LoginPanel._on_field for why not on_submit).
         self.paste = w.Text(
             description=t("field_paste"),
             placeholder=t("paste_placeholder"),
             style=style,
             layout=layout,
+            continuous_update=False,
         )
+        self.paste.observe(self.on_paste, names="value")
         self.complete_button = w.Button(description=t("complete"), button_style="primary")
-        self.complete_button.on_click(self.on_complete)
+        self.complete_button.on_click(self.on_complete_click)
+        self._submitted = False  # the pasted value just completed: swallow the click behind it
         self.listener: Listener | None = None
         self._stop: threading.Event | None = None
         self._link_made = 0.0
@@ -107,7 +115,7 @@ class CodeFlowPart:
                 hint = panel._t("hint_listening")
                 if proxied:
                     hint += " " + panel._t("hint_proxy", path=urlsplit(redirect_uri).path)
-        self.hint.value = f"<small>{html.escape(hint)}</small>"
+        self.hint.value = f"<div{PROSE}><small>{html.escape(hint)}</small></div>"
         stop = threading.Event()
         self._stop = stop
         threading.Thread(
@@ -122,11 +130,14 @@ class CodeFlowPart:
         assert panel.session is not None
         url = panel.session.authorization_url()
         label = panel._t("signin", provider=panel._provider_label())
-        # A link that looks like one (blue, underlined) and opens in a new tab.
+        # A link that looks like one (the theme's link colour, underlined, a pointer) and
+        # opens in a new tab. Styled inline: JupyterLab shows a bare <a> in a widget as
+        # plain text (its colour, no underline; seen in the browser test's Chromium).
         self.signin_link.value = (
             f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener" '
-            'class="vc-signin" style="color:#1a73e8;text-decoration:underline;'
-            f'font-weight:bold">{html.escape(label)} ↗</a>'
+            'class="vc-signin" style="color:var(--jp-content-link-color,#1a73e8);'
+            "text-decoration:underline;cursor:pointer;font-weight:bold;font-size:1.1em"
+            f'">{html.escape(label)} ↗</a>'
         )
         self._link_made = time.monotonic()
         self.countdown.value = panel._t("countdown", left=clock(CODE_LIFETIME))
@@ -153,6 +164,7 @@ class CodeFlowPart:
                 self.countdown.value = panel._t("countdown", left=clock(left))
 
     def stop(self) -> None:
+        self._submitted = False
         if self._stop is not None:
             self._stop.set()
             self._stop = None
@@ -164,10 +176,31 @@ class CodeFlowPart:
 
     # ------------------------------------------------------------------ coming back
 
+    def on_paste(self, change: dict[str, Any]) -> None:
+        """The pasted address arrived (Enter, or the field lost focus): complete with it."""
+        panel = self.panel
+        with panel._lock:
+            if panel._quiet:
+                return
+            self._submitted = False
+            if panel._mode != "code" or not str(change["new"]).strip():
+                return
+            self.on_complete()
+            self._submitted = True
+
+    def on_complete_click(self, _button: Any = None) -> None:
+        with self.panel._lock:
+            if self._submitted:  # the paste, sent by this click's blur, already completed
+                self._submitted = False
+                return
+            if self.panel._mode == "code":
+                self.on_complete()
+
     def on_complete(self, _button: Any = None) -> None:
         panel = self.panel
-        url = self.paste.value.strip()
-        self.paste.value = ""  # it carries the code: cleared the instant it is read
+        with panel._writing():
+            url = self.paste.value.strip()
+            self.paste.value = ""  # it carries the code: cleared the instant it is read
         with panel._lock:
             if not url:
                 panel._set_status(panel._t("err_paste_empty"), error=True)
@@ -195,7 +228,7 @@ class CodeFlowPart:
     def complete(self, url: str) -> bool:
         panel = self.panel
         assert panel.session is not None
-        panel._set_status(panel._t("busy"))
+        panel._set_status(panel._t("busy", provider=panel._provider_label(), where=panel._where()))
         try:
             panel.session.complete_login(url)
         except Exception as exc:  # shown in words, never as a traceback
