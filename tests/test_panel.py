@@ -15,7 +15,7 @@ import pytest
 import requests
 
 import vital_connect as vc
-from vital_connect import _i18n, _listener, _panel, _panel_code, _waiting
+from vital_connect import _i18n, _listener, _panel, _waiting
 from vital_connect._demo import fill_login_form
 from vital_connect._panel import LoginPanel, attach_panel, login_panel
 
@@ -616,7 +616,9 @@ def test_code_flow_error_redirect_is_said_in_words(sb):
 
 
 def test_countdown_renews_the_link_when_time_is_up(sb, monkeypatch):
-    monkeypatch.setattr(_panel_code, "CODE_LIFETIME", 1.5)
+    from vital_connect.dialects.vitaldb import VITALDB
+
+    monkeypatch.setattr(VITALDB, "code_lifetime", 1.5)
     panel = code_flow_panel(sb)
     first = panel.authorization_url
     deadline = time.monotonic() + 5

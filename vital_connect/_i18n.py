@@ -48,7 +48,7 @@ EN: dict[str, str] = {
     ),
     "hint_proxy": "Waiting for the sign-in to come back through {path}.",
     "listen_failed": "Could not wait for the sign-in at {address} ({reason}).",
-    "countdown": "A code from this link lasts 3 minutes: {left} left.",
+    "countdown": "A code from this link lasts {lifetime}: {left} left.",
     "link_renewed": "The time is up, so the link was renewed: click it again to sign in.",
     # status lines
     "status_choose": "Choose a provider to log in to.",
@@ -151,7 +151,7 @@ NL: dict[str, str] = {
     ),
     "hint_proxy": "Wacht op de terugkeer van de aanmelding via {path}.",
     "listen_failed": "Kon niet wachten op de aanmelding op {address} ({reason}).",
-    "countdown": "Een code van deze link is 3 minuten geldig: nog {left}.",
+    "countdown": "Een code van deze link is {lifetime} geldig: nog {left}.",
     "link_renewed": "De tijd is om, dus de link is vernieuwd: klik er opnieuw op om aan te melden.",
     "status_choose": "Kies een aanbieder om bij in te loggen.",
     "status_fill": "Vul de velden in en druk op Enter of klik op “Inloggen”.",

@@ -13,27 +13,21 @@ for errors are ``_panel_words``.
 
 from __future__ import annotations
 
-import html
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import ipywidgets as w
 
 from . import _credentials
 from ._errors import AuthenticationError, VitalConnectError
 from ._i18n import check_lang, duration, text
-from ._listener import Listener
 from ._options import Options
-from ._panel_code import PROSE, CodeFlowPart
-from ._panel_words import FIELD_ORDER, explain
-from ._providers import Provider, providers
-from ._redact import redact, register_secret, secret
+from ._panel_view import PanelView
+from ._panel_words import FIELD_ORDER
+from ._providers import Provider
+from ._redact import register_secret, secret
 from ._session import Session
-from ._transport import is_loopback
 from ._waiting import wait_for
 
 __all__ = ["FIELD_ORDER", "LoginPanel", "attach_panel", "login_panel"]
@@ -42,7 +36,7 @@ WAIT_TIMEOUT = 600.0  # seconds connect() waits for a person before raising
 CODE = "authorization_code"
 
 
-class LoginPanel:
+class LoginPanel(PanelView):
     """The login panel for one session (or, with a provider picker, the one chosen).
 
     ``.session`` is the session it logs in; ``.widget`` is the ipywidgets box, shown when
@@ -77,6 +71,7 @@ class LoginPanel:
         self._listen_timeout = WAIT_TIMEOUT if listen_timeout is None else listen_timeout
         self._status_text = ""
         self._build()
+        self._wire()
         if session is not None:
             self._use_session(session)
         else:
@@ -85,63 +80,12 @@ class LoginPanel:
 
     # ------------------------------------------------------------------ construction
 
-    def _t(self, key: str, **values: object) -> str:
-        return text(self.lang, key, **values)
+    # the code flow's widgets, by the names the panel has always had
 
-    def _build(self) -> None:
-        t = self._t
-        style = {"description_width": "12em"}
-        layout = w.Layout(width="36em")
-        self.title = w.HTML()
-        self.provider_picker = w.Dropdown(
-            options=provider_choices(),
-            value=None,
-            description=t("provider"),
-            style=style,
-            layout=layout,
-        )
-        self.grant_picker = w.Dropdown(
-            options=[], description=t("grant"), style=style, layout=layout
-        )
-        self.fields: dict[str, w.Text] = {}
-        for name in FIELD_ORDER:
-            kind = w.Password if name in _credentials.SECRET else w.Text
-            # continuous_update=False: the browser sends a field's value only on Enter or
-            # when the field loses focus, never keystroke by keystroke (see _on_field).
-            self.fields[name] = kind(
-                description=t(f"field_{name}"),
-                style=style,
-                layout=layout,
-                continuous_update=False,
-            )
-        self.login_button = w.Button(description=t("login"), button_style="primary")
-        self.cancel_button = w.Button(description=t("cancel"))
-        self.logout_button = w.Button(description=t("logout"))
-        self.switch_button = w.Button(description=t("switch"))
-        self.code = CodeFlowPart(self, style, layout)
-        self.status = w.HTML()
-        self.buttons = w.HBox()
-        self.widget = w.VBox(layout=w.Layout(max_width="46em"))  # hints wrap, not sprawl
-        # CSS classes, so a browser test (or a stylesheet) can find each part.
-        for widget, css in (
-            (self.title, "vc-title"),
-            (self.provider_picker, "vc-provider"),
-            (self.grant_picker, "vc-grant"),
-            (self.login_button, "vc-login"),
-            (self.cancel_button, "vc-cancel"),
-            (self.logout_button, "vc-logout"),
-            (self.switch_button, "vc-switch"),
-            (self.complete_button, "vc-complete"),
-            (self.signin_link, "vc-signin-link"),
-            (self.hint, "vc-hint"),
-            (self.countdown, "vc-countdown"),
-            (self.paste, "vc-paste"),
-            (self.status, "vc-status"),
-            (self.widget, "vc-login-panel"),
-        ):
-            widget.add_class(css)
-        for name, widget in self.fields.items():
-            widget.add_class("vc-" + name.replace("_", "-"))
+    # ------------------------------------------------------------------ display
+
+    def _wire(self) -> None:
+        """What each widget does when the person uses it."""
         self.provider_picker.observe(self._on_provider, names="value")
         self.grant_picker.observe(self._on_grant, names="value")
         for name, widget in self.fields.items():
@@ -151,155 +95,7 @@ class LoginPanel:
         self.logout_button.on_click(self._on_logout)
         self.switch_button.on_click(self._on_switch)
 
-    # the code flow's widgets, by the names the panel has always had
-    signin_link = property(lambda self: self.code.signin_link)
-    hint = property(lambda self: self.code.hint)
-    countdown = property(lambda self: self.code.countdown)
-    paste = property(lambda self: self.code.paste)
-    complete_button = property(lambda self: self.code.complete_button)
-
-    @property
-    def _listener(self) -> Listener | None:
-        return self.code.listener
-
-    def all_widgets(self) -> list[w.Widget]:
-        """Every widget of the panel, shown or not (for checks on their state)."""
-        return [
-            self.widget,
-            self.buttons,
-            self.title,
-            self.provider_picker,
-            self.grant_picker,
-            *self.fields.values(),
-            self.login_button,
-            self.cancel_button,
-            self.logout_button,
-            self.switch_button,
-            *self.code.widgets(),
-            self.status,
-        ]
-
-    # ------------------------------------------------------------------ display
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, dict):
-            # Saved with the notebook and shown where widgets are not: no state that the
-            # login would make stale ("waiting" in a file where the login succeeded).
-            name = self.session.provider.name if self.session is not None else "vital_connect"
-            bundle["text/plain"] = f"<vital_connect.LoginPanel {name}: open in Jupyter to log in>"
-        return bundle
-
-    def __repr__(self) -> str:
-        session = self.session
-        if session is None:
-            return "<vital_connect.LoginPanel: no provider chosen>"
-        if self.outcome in ("cancelled", "timed_out"):
-            state = self.outcome.replace("_", " ")
-        elif session.token is not None:
-            state = f"logged in as {self._who(ask=False)!r} until {self._until()}"
-        else:
-            state = "waiting for a login"
-        return redact(
-            f"<vital_connect.LoginPanel {session.provider.name} grant={self.grant!r} {state}>"
-        )
-
-    @property
-    def grant(self) -> str | None:
-        """The grant chosen in the panel."""
-        return self.grant_picker.value
-
-    @property
-    def status_text(self) -> str:
-        """The status line as plain text."""
-        return self._status_text
-
-    @property
-    def authorization_url(self) -> str | None:
-        """The address behind the "Sign in" link (code flow), or None."""
-        return self.code.authorization_url
-
-    def _set_status(self, message: str, *, error: bool = False) -> None:
-        message = redact(message)
-        self._status_text = message
-        body = html.escape(message)
-        if error:
-            body = f'<span class="vc-error" style="color:#b00020">{body}</span>'
-        self.status.value = f"<div{PROSE}>{body}</div>"
-
-    def _render(self) -> None:
-        mode = self._mode
-        rows: list[w.Widget] = [self.title]
-        buttons: list[w.Widget] = []
-        if self.session is None:
-            heading = self._t("login")
-        else:  # where it logs in (the real host or the sandbox); "Logged in" once it has
-            key = "title_done" if mode == "done" else "title"
-            heading = self._t(key, provider=self._provider_label(), where=self._where())
-        self.title.value = f"<b>{html.escape(heading)}</b>"
-        asking = mode in ("choose", "form", "code")
-        if asking and self._options is not None:
-            rows.append(self.provider_picker)
-        if mode in ("form", "code") and len(self.grant_picker.options) > 1:
-            rows.append(self.grant_picker)
-        if mode == "form":
-            rows += [self.fields[n] for n in self._field_names()]
-            buttons.append(self.login_button)
-            self.login_button.description = self._t("continue" if self.grant == CODE else "login")
-        elif mode == "code":
-            rows += [self.signin_link, self.hint, self.countdown, self.paste]
-            buttons.append(self.complete_button)
-        elif mode == "done":
-            buttons += [self.logout_button, self.switch_button]
-        if asking and (self._waiting or self._switching):
-            buttons.append(self.cancel_button)
-        self.buttons.children = tuple(buttons)
-        if buttons:
-            rows.append(self.buttons)
-        rows.append(self.status)
-        self.widget.children = tuple(rows)
-
     # ------------------------------------------------------------------ sessions
-
-    def _provider_label(self) -> str:
-        assert self.session is not None
-        p = self.session.provider
-        return p.title or p.name
-
-    def _where(self) -> str:
-        """The host the session logs in to ("vitaldb.net"), or "sandbox at 127.0.0.1:PORT"
-        for a loopback address, so nobody mistakes the sandbox for the real service."""
-        assert self.session is not None
-        url = self.session.base_url
-        host = urlsplit(url).netloc.rpartition("@")[2] or url
-        return self._t("where_sandbox", host=host) if is_loopback(url) else host
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """The panel writes field values itself: the field observers must not take that for
-        the person pressing Enter. Under the lock, so a real change from another thread waits
-        until the write is over instead of being ignored."""
-        with self._lock:
-            self._quiet += 1
-            try:
-                yield
-            finally:
-                self._quiet -= 1
-
-    def _explain(self, exc: BaseException) -> str:
-        session = self.session
-        return explain(
-            exc,
-            lang=self.lang,
-            provider=self._provider_label() if session is not None else "",
-            url=session.base_url if session is not None else "",
-            grant=self.grant,
-            env_prefix=session.provider.env_prefix if session is not None else "",
-        )
-
-    def _creds(self) -> _credentials.Credentials:
-        assert self.session is not None and self.session.auth is not None
-        return self.session.auth.credentials.resolve()
 
     def _use_session(self, session: Session) -> None:
         """Show the panel for ``session``: logged in already (cache), or the form."""
@@ -337,9 +133,6 @@ class LoginPanel:
             for name in _credentials.SECRET:
                 self.fields[name].value = ""
             self.paste.value = ""
-
-    def _field_names(self) -> tuple[str, ...]:
-        return _credentials.NEEDS.get(self.grant or "", ())
 
     def _enter_grant(self) -> None:
         """The form for the chosen grant; the code flow's link at once when it can."""
@@ -468,38 +261,6 @@ class LoginPanel:
         self.outcome = "logged_in"
         self._done.set()
 
-    def _logged_in_text(self) -> str:
-        until = self._until()
-        key = "logged_in" if until else "logged_in_no_expiry"
-        return self._t(
-            key, provider=self._provider_label(), where=self._where(), who=self._who(), until=until
-        )
-
-    def _who(self, *, ask: bool = True) -> str:
-        """Who is logged in: the username typed, else the provider's userinfo (code flow,
-        asked once per login), else the token's subject or the configured user."""
-        session = self.session
-        assert session is not None
-        if self._shown_user:
-            return self._shown_user
-        token = session.token
-        if ask and self.grant == CODE and session.provider.userinfo_path:
-            try:
-                info = session.userinfo()
-            except (VitalConnectError, OSError):
-                info = {}
-            who = info.get("email") or info.get("name") or info.get("sub")
-            if who:
-                self._shown_user = str(who)  # asked once per login
-                return str(who)
-        return (token.sub if token else None) or session.user or "?"
-
-    def _until(self) -> str:
-        token = self.session.token if self.session else None
-        if token is None or token.expires_at is None:
-            return ""
-        return token.expires_at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
-
     # ------------------------------------------------------------------ other buttons
 
     def _on_logout(self, _button: w.Button | None = None) -> None:
@@ -563,17 +324,6 @@ class LoginPanel:
 
 
 # ---------------------------------------------------------------------------- choices
-
-
-def provider_choices() -> list[tuple[str, str]]:
-    """(label, name) per registered provider for the picker: its title, readable, with the
-    name as the value; a title two providers share gets the name added to tell them apart."""
-    table = providers()
-    titles = [str(t or n) for t, n in zip(table["title"], table["name"], strict=True)]
-    return [
-        (title if titles.count(title) == 1 else f"{title} ({name})", str(name))
-        for title, name in zip(titles, table["name"], strict=True)
-    ]
 
 
 def offered_grants(session: Session) -> list[str]:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import ipywidgets as w
 
 from ._errors import VitalConnectError
-from ._i18n import clock
+from ._i18n import clock, duration
 from ._listener import Listener, listen_address
 
 # An HTML widget's lines are a control's height apart: text that wraps needs prose spacing.
@@ -22,8 +22,6 @@ PROSE = ' style="line-height:1.4;margin:0.3em 0"'
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._panel import LoginPanel
-
-CODE_LIFETIME = 180.0  # VitalDB: "The code will expire in 3 minutes" (seed 003)
 
 
 class CodeFlowPart:
@@ -125,6 +123,11 @@ class CodeFlowPart:
         panel._set_status(panel._t("status_signin"))
         panel._render()
 
+    def lifetime(self) -> float:
+        """How long a code from the link lives (the provider's dialect knows)."""
+        session = self.panel.session
+        return session.dialect.code_lifetime if session is not None else 600.0
+
     def new_link(self) -> None:
         panel = self.panel
         assert panel.session is not None
@@ -140,7 +143,10 @@ class CodeFlowPart:
             f'">{html.escape(label)} ↗</a>'
         )
         self._link_made = time.monotonic()
-        self.countdown.value = panel._t("countdown", left=clock(CODE_LIFETIME))
+        lifetime = self.lifetime()
+        self.countdown.value = panel._t(
+            "countdown", lifetime=duration(panel.lang, lifetime), left=clock(lifetime)
+        )
 
     def _tick(self, stop: threading.Event) -> None:
         """Update the countdown each second; at zero, a new link with a fresh state."""
@@ -153,7 +159,8 @@ class CodeFlowPart:
                 if time.monotonic() > deadline:  # an abandoned panel: stop ticking
                     self.countdown.value = ""
                     return
-                left = CODE_LIFETIME - (time.monotonic() - self._link_made)
+                lifetime = self.lifetime()
+                left = lifetime - (time.monotonic() - self._link_made)
                 if left <= 0:
                     try:
                         self.new_link()
@@ -161,7 +168,9 @@ class CodeFlowPart:
                         return
                     panel._set_status(panel._t("link_renewed"))
                     continue
-                self.countdown.value = panel._t("countdown", left=clock(left))
+                self.countdown.value = panel._t(
+                    "countdown", lifetime=duration(panel.lang, lifetime), left=clock(left)
+                )
 
     def stop(self) -> None:
         self._submitted = False

@@ -3,6 +3,8 @@ never a traceback and never a secret."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -17,12 +19,12 @@ from ._redact import redact
 
 FIELD_ORDER = ("client_id", "client_secret", "username", "password", "redirect_uri")
 FIELD_KEYS = frozenset(f"field_{n}" for n in FIELD_ORDER)
-# Field names as providers send them back in a 422, mapped to ours (VitalDB: id / pw).
-SERVER_FIELDS = {"id": "username", "pw": "password"}
 
 
-def field_label(lang: str, name: str | None) -> str:
-    name = SERVER_FIELDS.get(name or "", name or "")
+def field_label(lang: str, name: str | None, server_names: Mapping[str, str] | None = None) -> str:
+    """A field's label; ``server_names`` maps the provider's own field names (as its 422s
+    name them, from its dialect) to ours."""
+    name = (server_names or {}).get(name or "", name or "")
     return text(lang, f"field_{name}") if f"field_{name}" in FIELD_KEYS else name
 
 
@@ -34,6 +36,7 @@ def explain(
     url: str,
     grant: str | None,
     env_prefix: str,
+    server_names: Mapping[str, str] | None = None,
 ) -> str:
     """A message for the status line: what happened, in plain words, no secret."""
 
@@ -42,7 +45,8 @@ def explain(
 
     if isinstance(exc, ValidationError):
         fields = [
-            field_label(lang, e.get("field")) + (f" ({e['message']})" if e.get("message") else "")
+            field_label(lang, e.get("field"), server_names)
+            + (f" ({e['message']})" if e.get("message") else "")
             for e in exc.errors
             if e.get("field")
         ]

@@ -37,6 +37,7 @@ from ._providers import Provider, get_provider
 from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
 from ._transport import check_destination, normalize_timeout
+from ._views import session_html, session_text
 from .dialects import Json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,27 +139,8 @@ class Session:
         """The absolute URL ``path`` goes to (checked as a request would be)."""
         return self._router.url(path)
 
-    def __repr__(self) -> str:
-        if "auth" not in self.__dict__:  # seen half-made (a traceback of a failed __init__)
-            return f"<vital_connect.Session {self.provider.name} (not connected)>"
-        if self.anonymous:
-            return (
-                f"<vital_connect.Session {self.provider.name} anonymous base_url={self.base_url!r}>"
-            )
-        tok = self.token
-        state = "logged out"
-        if tok is not None:
-            expires = tok.expires_at.isoformat(timespec="seconds") if tok.expires_at else "?"
-            state = f"{'authenticated' if self.is_authenticated else 'expired'} until {expires}"
-        return redact(
-            f"<vital_connect.Session {self.provider.name} grant={self.grant!r} "
-            f"user={self.user!r} {state} base_url={self.base_url!r}>"
-        )
-
-    def _repr_html_(self) -> str:
-        from ._views import session_html
-
-        return session_html(self)
+    __repr__ = session_text  # provider, grant, user, state, base URL: nothing secret
+    _repr_html_ = session_html  # the same as a small table in a notebook
 
     # ------------------------------------------------------------------ logging in
 

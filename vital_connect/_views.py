@@ -39,3 +39,20 @@ def session_html(s: Session) -> str:
     )
     caption = "<caption style='text-align:left'><b>vital_connect.Session</b></caption>"
     return f"<table class='vc-session'>{caption}{cells}</table>"
+
+
+def session_text(s: Session) -> str:
+    """``repr(session)``: provider, grant, user, state, base URL; nothing secret."""
+    if "auth" not in s.__dict__:  # seen half-made (a traceback of a failed __init__)
+        return f"<vital_connect.Session {s.provider.name} (not connected)>"
+    if s.anonymous:
+        return f"<vital_connect.Session {s.provider.name} anonymous base_url={s.base_url!r}>"
+    tok = s.token
+    state = "logged out"
+    if tok is not None:
+        expires = tok.expires_at.isoformat(timespec="seconds") if tok.expires_at else "?"
+        state = f"{'authenticated' if s.is_authenticated else 'expired'} until {expires}"
+    return redact(
+        f"<vital_connect.Session {s.provider.name} grant={s.grant!r} "
+        f"user={s.user!r} {state} base_url={s.base_url!r}>"
+    )

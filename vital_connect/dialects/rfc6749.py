@@ -20,6 +20,8 @@ differs, the way requests-oauthlib keeps one compliance fix per provider:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._errors import (
@@ -76,6 +78,11 @@ class Dialect:
     name = "rfc6749"
     paging: Paging = Paging()
     has_dataset = False  # VitalDB's open dataset features (find_cases, load_case…)
+    # RFC 6749 section 4.1.2: "A maximum authorization code lifetime of 10 minutes is
+    # RECOMMENDED"; the login panel's countdown renews the link after this many seconds
+    code_lifetime = 600.0
+    # the provider's names for our fields, as its 422s name them ({"id": "username"})
+    field_names: Mapping[str, str] = MappingProxyType({})
 
     def __repr__(self) -> str:
         return f"<vital_connect dialect {self.name}>"

@@ -16,6 +16,7 @@ Sources: seed 003 (the OAuth2 API), ``snuhvitallab/vitaldb-docs`` (``API/Web_API
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .._errors import APIError, NotSupportedError
@@ -46,6 +47,9 @@ class VitalDB(Dialect):
     name = "vitaldb"
     paging = NoPaging()
     has_dataset = True
+    code_lifetime = 180.0  # seed 003: "The code will expire in 3 minutes"
+    # seed 003's token request fields, as a 422 would name them
+    field_names = MappingProxyType({"id": "username", "pw": "password"})
 
     def auth_host_path(self, provider: Provider, path: str) -> bool:
         return not is_dataset_path(path)
