@@ -126,7 +126,7 @@ class TokenAuth(requests.auth.AuthBase):
         token = self.valid_token()
         self.dialect.attach(request, token, placement)
         request._vc_sent = (token, placement)  # type: ignore[attr-defined]
-        request.register_hook("response", self._on_response)
+        request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return request
 
     def fixed(self, token: Token) -> requests.auth.AuthBase:

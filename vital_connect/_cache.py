@@ -159,7 +159,7 @@ class FileCache:
         except (OSError, ValueError, BadToken, RecursionError, TypeError):
             return self._skip(path, "it is not a valid token file")
 
-    def _skip(self, path: Path, why: str) -> None:
+    def _skip(self, path: Path, why: str) -> Token | None:
         warn(
             f"Ignoring the cached token {str(path)!r}: {why}. You will be asked to log in; "
             "delete the file to stop this warning."

@@ -4,10 +4,16 @@ endpoints the providers document."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import requests
+
+from ._connect import connect_with
+from ._options import Options
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._session import Session
 
 
 class _Form(HTMLParser):
@@ -52,23 +58,22 @@ def run_demo(rows: int = 3) -> int:
     with vc.sandbox.serve(port=0) as sb:
         print(f"vital_connect {vc.__version__} demo against the sandbox at {sb.url}")
 
-        s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera"))
+        s = _open("vitalera", sb.credentials("vitalera"))
         show("vitalera, client credentials: GET /api/monitoreds/", s.get("/api/monitoreds/"))
 
-        s = vc.connect("vitalera", cache=False, **sb.credentials("vitalera", grant="password"))
+        s = _open("vitalera", sb.credentials("vitalera", grant="password"))
         path = "/api/monitoreds/1/observations/"
         show(f"vitalera, password grant: GET {path}", s.get(path))
         s.refresh()
         print(f"refreshed with the refresh token; validate() -> {s.validate()}")
 
-        s = vc.connect("vidaplus", cache=False, **sb.credentials("vidaplus"))
+        s = _open("vidaplus", sb.credentials("vidaplus"))
         show("vidaplus, password grant: GET /pacientes/ (every page)", s.get("/pacientes/"))
 
-        s = vc.connect("vitaldb", cache=False, **sb.credentials("vitaldb"))
+        s = _open("vitaldb", sb.credentials("vitaldb"))
         show("VitalDB, id/pw grant: GET /api/filelist (the Web API)", s.get("/api/filelist"))
 
-        creds = sb.credentials("vitaldb", grant="authorization_code")
-        s = vc.connect("vitaldb", cache=False, **creds)
+        s = _open("vitaldb", sb.credentials("vitaldb", grant="authorization_code"))
         landed = fill_login_form(
             s.authorization_url(), vc.sandbox.VITALDB_USERNAME, vc.sandbox.VITALDB_PASSWORD
         )
@@ -84,6 +89,11 @@ def run_demo(rows: int = 3) -> int:
         )
     print("\nAll three providers answered. Next: see README.md and notebooks/quickstart.ipynb.")
     return 0
+
+
+def _open(provider: str, creds: dict[str, str]) -> Session:
+    """``vc.connect(provider, cache=False, **creds)``, typed: the demo keeps no token."""
+    return connect_with(provider, Options.of(cache=False, **creds))
 
 
 def _one_row(d: dict[str, Any]) -> Any:

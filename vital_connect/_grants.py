@@ -101,7 +101,7 @@ class TokenEndpoint:
         url = self.url(self.provider.refresh_path or self.provider.token_path)
         oauth = self._oauth("refresh_token", creds)
         client_id, client_secret = creds.get("client_id"), creds.get("client_secret")
-        auth = requests.auth.HTTPBasicAuth(client_id, client_secret) if client_id else None
+        auth = requests.auth.HTTPBasicAuth(client_id, client_secret or "") if client_id else None
         self._grant = "refresh_token"
         try:
             raw = oauth.refresh_token(
@@ -131,12 +131,11 @@ class TokenEndpoint:
         url = self.url(path)
         self._grant = "refresh_token"
         check_destination(url, self.origins, "the refresh request")
+        failure: VitalConnectError | None = None
         try:
             response = self._http.post(url, timeout=self.timeout, stream=True, **kwargs)
         except NETWORK_ERRORS as exc:
             failure = self._failure(url, exc)
-        else:
-            failure = None
         finally:
             kwargs.clear()  # its headers carry the token: not kept in this frame's locals
         if failure is not None:
@@ -198,7 +197,7 @@ class TokenEndpoint:
         return response
 
     def _checked_token(self) -> Token:
-        token = getattr(self._last, "token", None)
+        token: Token | None = getattr(self._last, "token", None)
         self._last.token = None
         if token is None:  # pragma: no cover - the hook always runs before oauthlib returns
             raise APIError("The token answer was not checked.", error_type="invalid_token_response")
@@ -233,6 +232,7 @@ class TokenEndpoint:
         return data
 
     def _token(self, data: dict[str, Any]) -> Token:
+        failure: APIError | None = None
         try:
             token = Token.from_response(data)
         except BadToken as exc:
@@ -240,8 +240,6 @@ class TokenEndpoint:
                 f"{self.provider.name}'s token answer could not be used: {exc}. Check base_url.",
                 error_type="invalid_token_response",
             )
-        else:
-            failure = None
         if failure is not None:
             data.clear()  # the answer's tokens must not stay in this frame
             raise failure
@@ -281,7 +279,8 @@ def _token_session(client: Any, endpoint: TokenEndpoint) -> OAuth2Session:
             check_destination(request.url or "", endpoint.origins, "the login")
             kwargs["allow_redirects"] = False
             kwargs["stream"] = True
-            return super().send(request, **kwargs)
+            response: requests.Response = super().send(request, **kwargs)
+            return response
 
     oauth = TokenSession(client=client)
     adapter = retrying_adapter(pool_size=2)
@@ -328,7 +327,7 @@ class CodeFlow:
         with self._lock:
             expected = self._state
         state = self._fields(redirected_url).get("state", "")
-        return bool(expected) and hmac.compare_digest(state.encode(), expected.encode())
+        return expected is not None and hmac.compare_digest(state.encode(), expected.encode())
 
     def finish(self, redirected_url: str) -> str:
         """The ``code`` from the address the login page redirected to, after the state

@@ -160,7 +160,7 @@ def too_big(what: str, limit: int, url: str = "") -> APIError:
 def read_body(response: requests.Response, limit: int = DEFAULT_MAX_BYTES) -> bytes:
     """The whole body, HTTP content coding undone, at most ``limit`` bytes (else APIError);
     stored on the response so ``.content``/``.json()`` work afterwards."""
-    if response._content_consumed:  # already read (not streamed)
+    if getattr(response, "_content_consumed", False):  # already read (not streamed)
         content = response.content or b""
         if len(content) > limit:
             raise too_big("once decoded", limit, response.url)
@@ -177,7 +177,7 @@ def read_body(response: requests.Response, limit: int = DEFAULT_MAX_BYTES) -> by
         response.close()
     body = b"".join(chunks)
     response._content = body
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
     return body
 
 

@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != server.expected_path:
             self._answer(404, "Not found.")
             return
-        host = self.headers.get("Host") or f"{server.server_address[0]}:{server.server_port}"
+        host = self.headers.get("Host") or f"{server.server_address[0]!s}:{server.server_port}"
         ok, message = server.on_redirect(f"http://{host}{self.path}")
         if ok:
             server.finished = True
@@ -141,7 +141,7 @@ class Listener:
 
     @property
     def address(self) -> tuple[str, int]:
-        return self.server.server_address[0], self.server.server_port
+        return str(self.server.server_address[0]), self.server.server_port
 
     def stop(self) -> None:
         self._stop.set()

@@ -45,8 +45,9 @@ def page_rows(payload: Any) -> list[Any] | None:
     if not isinstance(payload, dict):
         return None
     for key in PAGE_KEYS:
-        if isinstance(payload.get(key), list):
-            return payload[key]
+        rows = payload.get(key)
+        if isinstance(rows, list):
+            return rows
     if len(payload) == 1:  # {"<resource>": [...]}: nothing else beside the rows
         (only,) = payload.values()
         if isinstance(only, list) and all(isinstance(r, dict) for r in only):
@@ -261,7 +262,7 @@ class NoPaging(Paging):
 
 
 class _Nothing:
-    known_pages = 1
+    known_pages: int | None = 1
 
     def ahead(self) -> Iterator[Request]:
         return iter(())

@@ -79,7 +79,7 @@ class PanelView:
         self.cancel_button = w.Button(description=t("cancel"))
         self.logout_button = w.Button(description=t("logout"))
         self.switch_button = w.Button(description=t("switch"))
-        self.code = CodeFlowPart(self, style, layout)
+        self.code = CodeFlowPart(self, style, layout)  # type: ignore[arg-type]  # a LoginPanel
         self.status = w.HTML()
         self.buttons = w.HBox()
         self.widget = w.VBox(layout=w.Layout(max_width="46em"))  # hints wrap, not sprawl

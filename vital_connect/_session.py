@@ -16,7 +16,7 @@ import requests
 
 from ._auth import TokenAuth
 from ._cache import make_cache
-from ._credentials import SECRET, CredentialStore, infer_grant
+from ._credentials import SECRET, Credentials, CredentialStore, infer_grant
 from ._errors import (
     APIError,
     NotSupportedError,
@@ -76,7 +76,7 @@ class Session:
         # the first page's latency (1 on a fast network); 1 fetches them one by one.
         self.page_workers: int | None = None
         self._http = HttpSession()
-        self._creds = creds  # as read at connect(): used once, for the first login
+        self._creds: Credentials | None = creds  # as read at connect(): for the first login
         grant = options.grant
         if grant is not None and grant not in provider.grants:
             raise NotSupportedError(
@@ -159,9 +159,10 @@ class Session:
         ``username``, ``password`` and ``redirect_uri``. Values given here are kept in
         memory (never on disk) so the session can log in again when the token expires.
         """
-        credentials = {k: (secret(v) if k in SECRET else v) for k, v in credentials.items()}
+        given = {k: (secret(v) if k in SECRET else v) for k, v in credentials.items()}
+        credentials.clear()  # held as Secret strings from here on
         resolved, self._creds = self._creds, None
-        return self._auth().login(credentials, remember=True, resolved=resolved)
+        return self._auth().login(given, remember=True, resolved=resolved)
 
     def authorization_url(self) -> str:
         """Start the authorization-code flow: the login page URL with ``client_id``,

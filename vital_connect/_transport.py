@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from ._errors import ConfigurationError, InsecureTransportError
@@ -138,13 +139,14 @@ def normalize_timeout(timeout: object) -> tuple[float, float]:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
         return (_seconds(timeout, timeout), _seconds(timeout, timeout))
-    try:
-        connect, read = timeout  # type: ignore[misc]
-    except (TypeError, ValueError):
+    pair: tuple[object, ...] = ()
+    if isinstance(timeout, Iterable) and not isinstance(timeout, str | bytes):
+        pair = tuple(timeout)
+    if len(pair) != 2:
         raise ConfigurationError(
             f"timeout must be seconds or a (connect, read) pair, got {timeout!r}"
-        ) from None
-    return (_seconds(connect, timeout), _seconds(read, timeout))
+        )
+    return (_seconds(pair[0], timeout), _seconds(pair[1], timeout))
 
 
 def _seconds(value: object, whole: object) -> float:

@@ -60,7 +60,9 @@ class VitalDB(Dialect):
         return "query"  # userinfo?access_token=… (seed 003), and every /api/* call
 
     def fix_token_session(self, oauth: OAuth2Session, grant: str) -> None:
-        def documented_fields(url: str, headers: dict[str, str], request_kwargs: dict[str, Any]):
+        def documented_fields(
+            url: str, headers: dict[str, str], request_kwargs: dict[str, Any]
+        ) -> tuple[str, dict[str, str], dict[str, Any]]:
             data = dict(request_kwargs.get("data") or {})
             if grant == "password":  # seed 003: id and pw, no grant_type
                 data = {"id": data.get("username", ""), "pw": data.get("password", "")}

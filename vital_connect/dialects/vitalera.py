@@ -29,7 +29,9 @@ class Vitalera(Dialect):
     def fix_token_session(self, oauth: OAuth2Session, grant: str) -> None:
         # The token endpoint takes a JSON body only (seed 000: "-H Content-Type:
         # application/json -d '{...}'"); oauthlib builds a form body, so re-encode it.
-        def to_json(url: str, headers: dict[str, str], request_kwargs: dict[str, Any]):
+        def to_json(
+            url: str, headers: dict[str, str], request_kwargs: dict[str, Any]
+        ) -> tuple[str, dict[str, str], dict[str, Any]]:
             data = request_kwargs.pop("data", None) or {}
             request_kwargs["json"] = dict(data)
             headers = {**headers, "Content-Type": "application/json", "Accept": "application/json"}

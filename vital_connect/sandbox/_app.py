@@ -18,7 +18,7 @@ def provider_of(path: str) -> str:
 
 def create_app(state: State) -> Flask:
     app = Flask(__name__)
-    app.json.sort_keys = False  # keep the documented key order of each body
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented key order
     app.register_blueprint(_vitalera.blueprint(state), url_prefix="/vitalera")
     app.register_blueprint(_vidaplus.blueprint(state), url_prefix="/vidaplus")
     app.register_blueprint(_vitaldb.blueprint(state), url_prefix="/vitaldb")

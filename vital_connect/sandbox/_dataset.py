@@ -331,7 +331,7 @@ def vital_tracks(key: str, names: Sequence[str], seconds: float, wave_seconds: f
         if t.wave:
             samples = wave_samples(key, t, wave_seconds, version)
             per = round(1 / t.interval)
-            records = [
+            records: list[tuple[float, object]] = [
                 (start + k, samples[k * per : (k + 1) * per])
                 for k in range(math.ceil(len(samples) / per))
             ]

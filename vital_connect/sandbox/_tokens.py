@@ -53,7 +53,7 @@ class TokenIssuer:
     def decode_plain(self, token: str) -> dict:
         """The claims of a genuine :meth:`issue_plain` token, else ``TokenError``."""
         try:
-            options = {"require": ["sub", "exp"]}
+            options: Any = {"require": ["sub", "exp"]}
             return jwt.decode(token, self._key, algorithms=["HS256"], options=options)
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("token expired", expired=True) from exc

@@ -79,7 +79,8 @@ def write(
         packets = []
         for dt, value in track.records:
             if track.kind == TYPE_WAV:
-                samples = [math.nan if v is None else float(v) for v in value]  # type: ignore[union-attr]
+                block: list[float | None] = value  # type: ignore[assignment]  # a wave's block
+                samples = [math.nan if v is None else float(v) for v in block]
                 data = struct.pack(f"<L{len(samples)}f", len(samples), *samples)
             else:
                 data = struct.pack("<f", float(value))  # type: ignore[arg-type]
