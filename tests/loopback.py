@@ -4,7 +4,10 @@ origins, TLS). Not a test module."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +16,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import vital_connect as vc
+from vital_connect import _http
 
 TOKEN = {"access_token": "abcdefghijklmnop", "token_type": "bearer"}
 
@@ -39,3 +43,32 @@ def provider_at(name: str, base_url: str) -> vc.Session:
         vc.Provider(name=name, base_url=base_url, grants=("password",), token_path="/token")
     )
     return vc.connect(name, username="u", password="p", cache=False)
+
+
+class FakeClock(_http.Clock):
+    """The HTTP layer's clock, recording the waits instead of sleeping them (set it with
+    ``monkeypatch.setattr(_http, "CLOCK", FakeClock())``)."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += seconds
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child the test stops with Ctrl+C: a parent started in the
+    background (a CI job) ignores SIGINT, and its children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """In a ``finally``: whatever the test did, the child is gone afterwards."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)

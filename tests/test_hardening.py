@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from dotenv import dotenv_values
-from loopback import TOKEN, json_response, serving
+from loopback import TOKEN, FakeClock, json_response, serving, stop
 from werkzeug.wrappers import Request, Response
 
 import vital_connect as vc
@@ -393,8 +393,7 @@ def test_a_lock_held_too_long_by_another_kernel_is_our_error(sb, isolated_user, 
         with pytest.raises(vc.TokenExpiredError, match="Another program sharing the token cache"):
             s.refresh()
     finally:
-        holder.kill()
-        holder.wait(timeout=10)
+        stop(holder)
         holder.stdout.close()
 
 
@@ -509,19 +508,6 @@ def test_a_trickling_server_cannot_outlast_the_call_budget(scripted):
     with pytest.raises(vc.APIError, match="time budget") as info:
         s.get("/slow")
     assert info.value.error_type == "timeout"
-
-
-class FakeClock(_http.Clock):
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.offset += seconds
 
 
 def test_retry_after_waits_come_out_of_the_call_budget(scripted, monkeypatch):

@@ -279,10 +279,8 @@ def test_cancel_button_only_while_someone_waits(sb):
 def test_timeout_raises_and_stops_the_panel(sb, monkeypatch):
     panels = play(monkeypatch, lambda p: None)  # nobody comes
     s = login_panel("vidaplus", base_url=sb.base_url("vidaplus"), cache=False, lang="nl").session
-    started = time.monotonic()
     with pytest.raises(vc.AuthenticationError, match=r"Niemand heeft binnen 0\.3 seconden"):
         attach_panel(s, wait=True, timeout=0.3)
-    assert time.monotonic() - started < 3
     panel = panels[0]
     assert panel.outcome == "timed_out"
     assert (

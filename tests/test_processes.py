@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+from loopback import stop
+
 import vital_connect as vc
 
 CHILD = textwrap.dedent(
@@ -46,10 +48,14 @@ def test_two_processes_renew_once_and_share_the_result(sb, isolated_user):
         for _ in range(2)
     ]
     results = []
-    for child in children:
-        out, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for child in children:
+            out, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for child in children:
+            stop(child)
     refreshes = [r for r in sb.requests if r.path.endswith("/refresh/")]
     grants = [r for r in sb.requests if r.path.endswith("/api/auth/tokens/")]
     print(f"\ntwo processes, one cache: {len(refreshes)} refresh, {len(grants)} logins")

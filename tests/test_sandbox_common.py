@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from loopback import default_sigint, stop
 
 from vital_connect import sandbox
 
@@ -146,9 +147,8 @@ def test_slow_next_makes_a_short_timeout_fire(sb):
     sb.slow_next(delay=1.0, path="/vitaldb/trks")
     with pytest.raises(requests.ReadTimeout):
         requests.get(sb.base_url("vitaldb") + "/trks", timeout=(T, 0.25))
-    start = time.monotonic()
-    assert requests.get(sb.base_url("vitaldb") + "/trks", timeout=T).status_code == 200
-    assert time.monotonic() - start < 0.9
+    # the fault was one request's: the next answers well inside the same short timeout
+    assert requests.get(sb.base_url("vitaldb") + "/trks", timeout=(T, 0.8)).status_code == 200
 
 
 def test_malformed_next_is_invalid_json_with_a_json_content_type(sb):
@@ -185,14 +185,13 @@ def test_clear_faults_and_bad_arguments(sb):
 
 
 def test_latency_delays_every_answer(sb):
-    sb.latency = 0.3
-    start = time.monotonic()
-    requests.get(sb.url + "/", timeout=T)
-    assert time.monotonic() - start >= 0.3
+    # told through a client read timeout shorter than the latency, not a stopwatch
+    sb.latency = 0.6
+    for _ in range(2):
+        with pytest.raises(requests.ReadTimeout):
+            requests.get(sb.url + "/", timeout=(T, 0.2))
     sb.latency = 0.0
-    start = time.monotonic()
-    requests.get(sb.url + "/", timeout=T)
-    assert time.monotonic() - start < 0.3
+    assert requests.get(sb.url + "/", timeout=(T, 0.2)).status_code == 200
 
 
 # the record
@@ -410,6 +409,7 @@ def test_run_prints_the_urls_and_credentials_and_stops_on_ctrl_c():
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_sigint,  # so the SIGINT below reaches it even from a CI job
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
@@ -434,9 +434,7 @@ def test_run_prints_the_urls_and_credentials_and_stops_on_ctrl_c():
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         reader.join(timeout=5)
         proc.stdout.close()
         proc.stderr.close()

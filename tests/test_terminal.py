@@ -11,6 +11,8 @@ import sys
 import termios
 import time
 
+from loopback import stop
+
 import vital_connect as vc
 
 SCRIPT = (
@@ -58,8 +60,11 @@ def test_terminal_asks_with_getpass(sb, monkeypatch):
         out = _read_until(fd, b"KEPT")
         out += _read_until(fd, b"\n", limit=5)
     finally:
-        child.wait(timeout=30)
-        os.close(fd)
+        try:
+            child.wait(timeout=30)
+        finally:
+            stop(child)
+            os.close(fd)
     text = out.decode(errors="replace")
     assert f"HELLO {creds['username']}" in text
     assert "KEPT None" in text  # typed secrets are not kept for renewal
