@@ -452,7 +452,8 @@ def test_binder_environment_runs_every_notebook(tmp_path):
         timeout=1800,
         log=tmp_path / "nbval.log",
     )
-    assert code == 0, f"the notebooks failed in the Binder environment:\n{log[-8000:]}"
+    ran = f"(built in {installed:.0f} s, ran in {time.monotonic() - started - installed:.0f} s)"
+    assert code == 0, f"the notebooks failed in the Binder environment {ran}:\n{log[-8000:]}"
     summary = re.findall(r"^=* ?(\d+ passed.*?)=*$", log, flags=re.MULTILINE)
     assert summary and " failed" not in summary[-1], log[-3000:]
     print(
