@@ -4,8 +4,11 @@
   sandbox's seeded secrets, anything shaped like one of its secrets or passwords, a JWT, or an
   ``access_token`` value.
 - The notebooks are committed executed, with outputs, for the ``python3`` kernel, start with
-  the one switch ``USE_SANDBOX = True``, and mark their figure cells so that nbval ignores the
-  image bytes. (nbval itself runs them and compares the outputs: ``pytest --nbval``.)
+  the one switch ``USE_SANDBOX = True``, say at the top which variables the real service
+  needs (names the package really reads), and mark their figure cells so that nbval ignores
+  the image bytes. (nbval itself runs them and compares the outputs: ``pytest --nbval``.)
+- The ``[notebooks]`` extra provides every module the notebooks import, and Binder installs
+  the repository with that extra.
 - Binder: a fresh virtual environment built only from ``binder/`` executes every notebook
   under nbval, as repo2docker would build it. Slow (a pip install), so it runs when ``CI`` is
   set or ``VITAL_CONNECT_BINDER_TEST=1``, and is skipped otherwise.
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -28,7 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 BINDER = ROOT / "binder"
 NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
-EXPECTED_NOTEBOOKS = {"quickstart.ipynb", "vitalera.ipynb", "vidaplus.ipynb", "vitaldb.ipynb"}
+EXPECTED_NOTEBOOKS = {
+    "quickstart.ipynb",
+    "vitalera.ipynb",
+    "vidaplus.ipynb",
+    "vitaldb.ipynb",
+    "login-panel.ipynb",
+}
 # Never committed (see .gitignore), so never scanned.
 UNTRACKED_DIRS = {".ipynb_checkpoints", "__pycache__", ".pytest_cache"}
 
@@ -162,7 +172,7 @@ def source(cell: dict) -> str:
     return src if isinstance(src, str) else "".join(src)
 
 
-def test_the_four_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert {p.name for p in NOTEBOOK_FILES} == EXPECTED_NOTEBOOKS
 
 
@@ -188,12 +198,117 @@ def test_notebook_switches_to_the_real_service_with_one_variable(path):
     assert '"cache": False' in text  # nothing written to the user's token cache
 
 
+def known_variables() -> set[str]:
+    """Every environment variable the package reads for a registered provider."""
+    import vital_connect as vc
+    from vital_connect import _credentials, _providers
+
+    names = set()
+    for name in vc.providers()["name"]:
+        prefix = _providers.get_provider(name).env_prefix
+        names |= {prefix + field.upper() for field in _credentials.FIELDS}
+    return names
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+def test_notebook_says_what_the_real_service_needs(path):
+    # The first cell tells a reader what USE_SANDBOX = False needs, in the variables'
+    # real names, and that nothing else changes.
+    intro = " ".join(source(load(path)["cells"][0]).split())
+    assert "USE_SANDBOX = False" in intro
+    assert "Nothing else changes" in intro
+    prefixes = tuple({n.split("_", 1)[0] + "_" for n in known_variables()})
+    named = {
+        n.rstrip("_")
+        for n in re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", intro)
+        if n.startswith(prefixes)
+    }
+    assert named, "name the variables the real service needs"
+    assert named <= known_variables(), f"not read by vital_connect: {named - known_variables()}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
 def test_figure_cells_are_marked_to_ignore_their_output(path):
     for cell in code_cells(load(path)):
         has_figure = any("image/png" in o.get("data", {}) for o in cell["outputs"])
         if has_figure:
             assert source(cell).startswith("# NBVAL_IGNORE_OUTPUT"), source(cell)[:80]
+
+
+# ------------------------------------------------------------------------- the extra
+
+
+def notebook_imports() -> set[str]:
+    """Top-level modules the notebooks' code cells import."""
+    found = set()
+    for path in NOTEBOOK_FILES:
+        for cell in code_cells(load(path)):
+            for node in ast.walk(ast.parse(source(cell))):
+                if isinstance(node, ast.Import):
+                    found |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module.split(".")[0])
+    return found
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def extra_closure(extra: str) -> set[str]:
+    """The distributions ``vital-connect[extra]`` brings in: this project's extras as
+    pyproject.toml declares them, then what the installed distributions require."""
+    import tomllib
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    own = _canonical(project["name"])
+    seen: set[str] = set()
+    todo = [Requirement(f"{project['name']}[{extra}]")]
+    while todo:
+        req = todo.pop()
+        name = _canonical(req.name)
+        if name == own:
+            found = list(project["dependencies"])
+            for e in req.extras:
+                found += project["optional-dependencies"][e]
+            todo += [Requirement(r) for r in found]
+            continue
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(req.name) or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed here: its own requirements are not known
+        for line in requires:
+            sub = Requirement(line)
+            wanted = req.extras or {""}
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in wanted):
+                todo.append(sub)
+    return seen
+
+
+def test_the_notebooks_extra_provides_every_module_the_notebooks_import():
+    from importlib import metadata
+
+    closure = extra_closure("notebooks")
+    providers = metadata.packages_distributions()
+    missing = []
+    for module in sorted(notebook_imports() - set(sys.stdlib_module_names) - {"vital_connect"}):
+        # a module whose distribution is not installed here is taken to be its namesake
+        dists = {_canonical(d) for d in providers.get(module, [module])}
+        if not dists & closure:
+            missing.append(module)
+    assert not missing, f"imported by the notebooks, not in [notebooks]: {missing}"
+
+
+def test_the_notebooks_extra_runs_notebooks():
+    # A kernel and a notebook interface, besides what the cells import.
+    closure = extra_closure("notebooks")
+    assert {"ipykernel", "jupyterlab", "notebook", "flask", "pyjwt"} <= closure
 
 
 # ------------------------------------------------------------------------- Binder
@@ -217,7 +332,7 @@ def test_binder_installs_this_repository_not_an_editable_copy():
         for line in (BINDER / "requirements.txt").read_text().splitlines()
     ]
     local = [line for line in lines if line.startswith(".")]
-    assert local == [".[sandbox]"], local
+    assert local == [".[notebooks]"], local
     assert not [line for line in lines if line.startswith(("-e", "--editable"))]
 
 
@@ -337,7 +452,8 @@ def test_binder_environment_runs_every_notebook(tmp_path):
         timeout=1800,
         log=tmp_path / "nbval.log",
     )
-    assert code == 0, f"the notebooks failed in the Binder environment:\n{log[-8000:]}"
+    ran = f"(built in {installed:.0f} s, ran in {time.monotonic() - started - installed:.0f} s)"
+    assert code == 0, f"the notebooks failed in the Binder environment {ran}:\n{log[-8000:]}"
     summary = re.findall(r"^=* ?(\d+ passed.*?)=*$", log, flags=re.MULTILINE)
     assert summary and " failed" not in summary[-1], log[-3000:]
     print(
