@@ -80,7 +80,8 @@ class Paging:
     def rows(self, payload: Any) -> list[Any] | None:
         return page_rows(payload)
 
-    def first(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    def first(self, path: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The first page's query parameters for ``path``."""
         return params
 
     def plan(self, first: Any, url: str, params: dict[str, Any] | None, rows: int) -> Plan:
@@ -193,9 +194,12 @@ class OffsetPaging(Paging):
         offset = (request.params or {}).get(self.offset_param, 0)
         return status in self.end_statuses and str(offset) not in ("", "0")
 
-    def first(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    def first(self, path: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
         # Ask for the page size explicitly: a deployment with another default must not
-        # make a full page look like the short last one.
+        # make a full page look like the short last one. Only for a list's path: FastAPI
+        # routes a list as "/<resource>/" and one item as "/<resource>/{id}".
+        if not path.split("?", 1)[0].endswith("/"):
+            return params
         given = dict(params or {})
         given.setdefault(self.offset_param, 0)
         given.setdefault(self.limit_param, self.limit)
@@ -339,9 +343,12 @@ class Pull:
         pool = ThreadPoolExecutor(workers, "vital-connect-page") if workers > 1 else None
         pending: deque[Future[tuple[Any, str]] | Request] = deque()
         source = plan.ahead()
-        # pages in flight: twice the workers when their addresses are known (a count), the
-        # workers alone when fetching ahead blindly (offsets: pages past the end are waste)
-        window = workers if plan.known_pages is None else 2 * workers
+        # Pages in flight: twice the workers when their addresses are known (a count). When
+        # fetching ahead blindly (offsets, no count), pages past the end are waste: start
+        # with one ahead and double with every full page, up to the workers (TCP's slow
+        # start), so a short list costs at most one request more than its pages.
+        blind = plan.known_pages is None
+        window = 1 if blind else 2 * workers
 
         def submit(req: Request) -> None:
             pending.append(pool.submit(self.fetch, req) if pool else req)
@@ -377,6 +384,8 @@ class Pull:
                     break
                 if isinstance(verdict, Request):
                     submit(verdict)
+                if blind:
+                    window = min(2 * window, workers)
                 refill()
         finally:
             if pool is not None:

@@ -270,7 +270,7 @@ class Session:
         """
         paging = self.dialect.paging
         started = (time.perf_counter(), time.thread_time())
-        first = self._get_ok(path, paging.first(params))
+        first = self._get_ok(path, paging.first(path, params))
         answer = self._decode(first)
         source = redact(first.url)
         if not isinstance(answer, Json):
@@ -296,7 +296,7 @@ class Session:
                 max_pages=self.max_pages,
                 on_page=bar.update,
             )
-            pull.run(payload, first.url, paging.first(params), started)
+            pull.run(payload, first.url, paging.first(path, params), started)
         del payload, answer
         df = self.dialect.tidy(builder.frame(), path)
         return stamp(df, source, self.provider.name, pull.pages)
