@@ -14,7 +14,6 @@ is fast, so the threads never cost more than they save).
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -307,17 +306,17 @@ class Pull:
         self.chosen_workers = 1
 
     def run(
-        self, first: Any, url: str, params: dict[str, Any] | None, started: tuple[float, float]
+        self, first: Any, url: str, params: dict[str, Any] | None, cost: tuple[float, float]
     ) -> None:
-        """Consume ``first`` (fetched from ``url`` when the thread clocks read ``started``,
-        wall and CPU), then every further page."""
+        """Consume ``first`` (fetched from ``url``), then every further page. ``cost``: the
+        wall and CPU seconds fetching and decoding the first page took, which choose the
+        number of workers."""
         rows = self.paging.rows(first)
         if rows is None:
             raise APIError("The answer is not a list of rows.", error_type="unknown_page_shape")
         self._consume(rows)
         plan = self.paging.plan(first, url, params, len(rows))
-        wall = time.perf_counter() - started[0]
-        cpu = time.thread_time() - started[1]
+        wall, cpu = cost
         self.chosen_workers = self.workers or auto_workers(wall, cpu)
         self.on_page(self.pages, plan.known_pages)
         verdict = plan.after(first, len(rows))

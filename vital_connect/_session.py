@@ -269,9 +269,11 @@ class Session:
         than one page (``None``: in a notebook or terminal only).
         """
         paging = self.dialect.paging
-        started = (time.perf_counter(), time.thread_time())
+        wall, cpu = time.perf_counter(), time.thread_time()
         first = self._get_ok(path, paging.first(path, params))
         answer = self._decode(first)
+        # what fetching and decoding one page cost, in time and in this thread's CPU
+        cost = (time.perf_counter() - wall, time.thread_time() - cpu)
         source = redact(first.url)
         if not isinstance(answer, Json):
             return stamp(self.dialect.tidy(answer, path), source, self.provider.name)
@@ -296,10 +298,12 @@ class Session:
                 max_pages=self.max_pages,
                 on_page=bar.update,
             )
-            pull.run(payload, first.url, paging.first(path, params), started)
+            pull.run(payload, first.url, paging.first(path, params), cost)
         del payload, answer
         df = self.dialect.tidy(builder.frame(), path)
-        return stamp(df, source, self.provider.name, pull.pages)
+        df = stamp(df, source, self.provider.name, pull.pages)
+        df.attrs["workers"] = pull.chosen_workers  # page workers the pull ran with
+        return df
 
     def _fetch_page(self, page: Request) -> tuple[Any, str]:
         response = self.request("GET", page.url, params=page.params)
