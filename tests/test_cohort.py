@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import methodcaller
@@ -130,6 +131,14 @@ def test_no_cases_is_an_empty_frame_of_the_same_shape(sb):
     pdf = s.load_cases([], TRACKS, 1)
     assert pdf.index.names == ["caseid", "time"] and len(pdf) == 0
     assert_frame_equal(pdf.reset_index("caseid"), empty, check_index_type=False)
+
+
+def test_without_dask_the_error_says_what_to_install(sb, monkeypatch):
+    s = anonymous(sb)
+    case = s.find_cases(["HR"])[0]
+    monkeypatch.setitem(sys.modules, "dask.dataframe", None)  # as if not installed
+    with pytest.raises(vc.NotSupportedError, match=r"pip install 'vital-connect\[dask\]'"):
+        s.load_cases([case], ["HR"], dask=True)
 
 
 # ---------------------------------------------------------------------- the pickle
