@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from ._cache import cache_key
+from ._cache import NoCache, cache_key
 from ._credentials import (
     LOGIN_FIELDS,
     NEEDS,
@@ -322,6 +322,70 @@ class TokenAuth(requests.auth.AuthBase):
             + (f": {'; '.join(failures)}" if failures else "")
             + ". "
             + how_to_login_again(self.provider, grant)
+        )
+
+    # ------------------------------------------------------------------ a copy elsewhere
+
+    @classmethod
+    def from_token(
+        cls,
+        provider: Provider,
+        endpoint: TokenEndpoint,
+        token: Token | None,
+        *,
+        grant: str | None,
+        placement: Callable[[str], str | None],
+    ) -> TokenAuth:
+        """The login of a session rebuilt from a pickle (a Dask worker): ``token`` and
+        nothing else — no credentials, no token cache, no renewal. When the token expires
+        (or the provider refuses it), requests raise TokenExpiredError saying to re-run
+        from the notebook, where the session can log in again."""
+        auth = _TokenOnly(
+            provider,
+            endpoint,
+            TokenOnlyStore(provider, endpoint.base_url),
+            NoCache(),
+            grant=grant,
+            user=None,
+            placement=placement,
+        )
+        if token is not None:
+            auth.set_token(token, save=False)
+        return auth
+
+
+class TokenOnlyStore(CredentialStore):
+    """The credentials of a session rebuilt from a pickle: its base URL only. Nothing is
+    read from the environment or a ``.env``: on a worker, those would be someone else's."""
+
+    def __init__(self, provider: Provider, base_url: str) -> None:
+        super().__init__(provider, {})
+        self.base_url = base_url
+
+    def resolve(self) -> Credentials:
+        return Credentials(values={"base_url": self.base_url}, sources={"base_url": "pickle"})
+
+
+class _TokenOnly(TokenAuth):
+    def valid_token(self) -> Token:
+        if self._token is None:
+            raise self._expired("was sent without a token: it was not logged in then")
+        return super().valid_token()
+
+    def _renew_now(self, stale: Token | None) -> Token:
+        when = stale.expires_at if stale is not None else None
+        if stale is not None and when is not None and stale.is_expired():
+            raise self._expired(
+                f"holds a token that expired at {when.isoformat(timespec='seconds')}"
+            )
+        raise self._expired("holds a token the provider refuses, or that has to be renewed")
+
+    def _expired(self, why: str) -> TokenExpiredError:
+        return TokenExpiredError(
+            f"This copy of the {self.provider.name} session {why}. A session sent to another "
+            "process (pickled, e.g. to a Dask worker) carries its access token only, never the "
+            "credentials, so it cannot log in again by itself. Re-run from the notebook: log "
+            "in there again (s.login() or vc.connect(...)) and compute again."
         )
 
 

@@ -42,7 +42,8 @@ def connect(
     Credentials come from the arguments, then the process environment, then a ``.env``
     file (``VITALERA_CLIENT_ID``…). With none, a notebook shows the login panel, a
     terminal asks with ``getpass``, and anything else raises MissingCredentialsError.
-    ``cache`` is True (tokens on disk, 0600), False (memory only) or a cache object.
+    ``cache`` is True (tokens on disk, 0600, and VitalDB's public dataset files, so a
+    cohort is downloaded once), False (nothing on disk) or a token cache object.
 
     >>> import vital_connect as vc
     >>> with vc.sandbox.serve(port=0) as sb:
@@ -62,7 +63,7 @@ def connect(
         password=password,
         redirect_uri=redirect_uri,
         env_file=env_file,
-        cache=False if anonymous else cache,
+        cache=cache,  # anonymous too: it also says whether dataset files are kept on disk
         timeout=timeout,
         widget=widget,
         wait=wait,

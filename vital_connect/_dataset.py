@@ -1,9 +1,11 @@
-"""VitalDB's open dataset in the researcher's vocabulary: ``find_cases``, ``load_case``.
+"""VitalDB's open dataset in the researcher's vocabulary: ``find_cases``, ``load_case``,
+``load_cases``.
 
 The names and their meaning are the official ``vitaldb`` client's; what this adds is what
-it lacks: tracks fetched concurrently, timeouts, retries, a DataFrame indexed by time, and
-waveforms put on a grid by their own times (the official client stretches a wave to the
-grid's length instead, which only agrees when the two line up).
+it lacks: tracks and cases fetched concurrently, timeouts, retries, files kept on disk so a
+cohort is downloaded once (``_dataset_cache``), a DataFrame indexed by time, waveforms put on
+a grid by their own times (the official client stretches a wave to the grid's length
+instead, which only agrees when the two line up), and cohorts as Dask frames (``_cohort``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from . import _dataset_cache as dataset_cache
 from ._errors import APIError, ConfigurationError, NotSupportedError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,9 +24,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._session import Session
 
-TRACK_WORKERS = 8
-CASE_WORKERS = 4
+TRACK_WORKERS = 8  # tracks of one case fetched at once
+CASE_WORKERS = 4  # cases of a cohort fetched at once (so up to 32 files in flight)
 _tables_lock = threading.Lock()
+
+# One case's tracks as the track list names them: (tname, tid) for each track asked.
+Plan = list[tuple[str, str]]
 
 
 def _dataset_session(s: Session) -> None:
@@ -42,17 +48,34 @@ def track_names(tracks: Sequence[str] | str) -> list[str]:
     names = [n for n in names if n]
     if not names:
         raise ConfigurationError("Name at least one track, e.g. ['SNUADC/ART', 'Solar8000/HR'].")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # one column per name: a second one would silently replace the first
+        raise ConfigurationError(f"Name each track once; asked twice: {', '.join(twice)}.")
     return names
 
 
+def check_interval(interval: Any) -> float | None:
+    """``None`` or positive finite seconds."""
+    if interval is None:
+        return None
+    try:
+        seconds = float(interval)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"interval must be seconds, got {interval!r}") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigurationError(f"interval must be positive seconds, got {interval!r}")
+    return seconds
+
+
 def trks(s: Session) -> pd.DataFrame:
-    """The track list (``/trks``: caseid, tname, tid), read once per session."""
+    """The track list (``/trks``: caseid, tname, tid), read once per session (and kept on
+    disk, revalidated, between sessions)."""
     _dataset_session(s)
     with _tables_lock:
         cached = s.__dict__.get("_vc_trks")
     if cached is not None:
         return cached
-    table = s.get("/trks", progress=False)
+    table = dataset_cache.get(s, "/trks")
     missing = {"caseid", "tname", "tid"} - set(table.columns)
     if missing:
         raise APIError(
@@ -70,6 +93,13 @@ def matches(tname: str, name: str) -> bool:
     return tname == name or ("/" not in name and tname.rsplit("/", 1)[-1] == name)
 
 
+def _matching(tnames: pd.Series, name: str) -> pd.Series:
+    """:func:`matches` over a column of track names at once."""
+    if "/" in name:
+        return tnames == name
+    return (tnames == name) | (tnames.str.rsplit("/", n=1).str[-1] == name)
+
+
 def find_cases(s: Session, tracks: Sequence[str] | str) -> list[int]:
     """The case ids that have every named track, in ascending order."""
     table = trks(s)
@@ -77,33 +107,43 @@ def find_cases(s: Session, tracks: Sequence[str] | str) -> list[int]:
     found: set[int] | None = None
     tnames = table["tname"].astype(str)
     for name in names:
-        mask = tnames.map(lambda t, n=name: matches(t, n))
-        cases = {int(c) for c in table.loc[mask, "caseid"]}
+        cases = {int(c) for c in table.loc[_matching(tnames, name), "caseid"]}
         found = cases if found is None else found & cases
     return sorted(found or ())
 
 
-def _tids(s: Session, caseid: int, names: list[str]) -> list[tuple[str, str]]:
+def plan(s: Session, caseids: Sequence[int], names: list[str]) -> list[Plan]:
+    """For each case, the ``(tname, tid)`` of each named track, in the order asked; an
+    unknown case or track raises before anything is fetched (listing the case's tracks)."""
     table = trks(s)
-    case = table[table["caseid"] == caseid]
-    if case.empty:
-        raise ConfigurationError(
-            f"VitalDB has no case {caseid!r} in its track list. vc.connect('vitaldb', "
-            "anonymous=True).find_cases([...]) lists the cases that have given tracks."
-        )
-    chosen = []
-    for name in names:
-        hits = case[case["tname"].astype(str).map(lambda t, n=name: matches(t, n))]
-        if hits.empty:
-            have = ", ".join(sorted(case["tname"].astype(str)))
-            raise ConfigurationError(f"Case {caseid} has no track {name!r}. Its tracks: {have}.")
-        row = hits.iloc[0]
-        chosen.append((str(row["tname"]), str(row["tid"])))
-    return chosen
+    ids = [int(c) for c in caseids]
+    rows = table[table["caseid"].isin(set(ids))]
+    by_case = {int(c): group for c, group in rows.groupby("caseid", sort=False)}
+    plans = []
+    for caseid in ids:
+        case = by_case.get(caseid)
+        if case is None:
+            raise ConfigurationError(
+                f"VitalDB has no case {caseid!r} in its track list. vc.connect('vitaldb', "
+                "anonymous=True).find_cases([...]) lists the cases that have given tracks."
+            )
+        tnames = case["tname"].astype(str)
+        chosen = []
+        for name in names:
+            hits = case[_matching(tnames, name)]
+            if hits.empty:
+                have = ", ".join(sorted(tnames))
+                raise ConfigurationError(
+                    f"Case {caseid} has no track {name!r}. Its tracks: {have}."
+                )
+            row = hits.iloc[0]
+            chosen.append((str(row["tname"]), str(row["tid"])))
+        plans.append(chosen)
+    return plans
 
 
 def _track(s: Session, tid: str) -> pd.DataFrame:
-    return s.get(f"/{tid}", progress=False)
+    return dataset_cache.get(s, f"/{tid}")
 
 
 def load_case(
@@ -120,33 +160,37 @@ def load_case(
     gives its sample in each time bin (the last one, as the official client), a
     waveform its sample at the grid time; NaN where there is none.
     """
+    _dataset_session(s)
+    seconds = check_interval(interval)
+    names = track_names(tracks)
+    (chosen,) = plan(s, [caseid], names)
+    return case_frame(s, int(caseid), chosen, names, seconds)
+
+
+def case_frame(
+    s: Session, caseid: int, chosen: Plan, names: list[str], interval: float | None
+) -> pd.DataFrame:
+    """The frame of one planned case: its track files fetched concurrently, put side by
+    side (float64 columns named as asked, a float64 ``time`` index)."""
     import pandas as pd
 
-    _dataset_session(s)
-    if interval is not None:
-        try:
-            interval = float(interval)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"interval must be seconds, got {interval!r}") from None
-        if not math.isfinite(interval) or interval <= 0:
-            raise ConfigurationError(f"interval must be positive seconds, got {interval!r}")
-    names = track_names(tracks)
-    chosen = _tids(s, int(caseid), names)
     workers = max(1, min(TRACK_WORKERS, len(chosen)))
     with ThreadPoolExecutor(workers, thread_name_prefix="vital-connect-track") as pool:
         frames = list(pool.map(lambda pair: _track(s, pair[1]), chosen))
     series = [_as_series(df, asked) for df, asked in zip(frames, names, strict=True)]
     if interval is None:
-        out = pd.concat(series, axis=1, sort=True) if series else pd.DataFrame()
+        out = pd.concat(series, axis=1, sort=True)
+        out.index = out.index.astype("float64")
         out.index.name = "time"
-        out.attrs.update({"caseid": int(caseid), "interval": None})
+        out = out.astype("float64")
+        out.attrs.update({"caseid": caseid, "interval": None})
         return out
     end = max((float(x.index.max()) for x in series if len(x)), default=0.0)
     steps = math.floor(end / interval + 1e-9) + 1
     grid = pd.Index([i * interval for i in range(steps)], name="time", dtype="float64")
     columns = {x.name: _on_grid(x, interval, steps) for x in series}
-    out = pd.DataFrame(columns, index=grid)
-    out.attrs.update({"caseid": int(caseid), "interval": interval})
+    out = pd.DataFrame(columns, index=grid, dtype="float64")
+    out.attrs.update({"caseid": caseid, "interval": interval})
     return out
 
 
@@ -160,7 +204,12 @@ def _as_series(df: pd.DataFrame, name: str) -> pd.Series:
 
     times = pd.to_numeric(df.iloc[:, 0], errors="coerce")
     values = pd.to_numeric(df.iloc[:, 1], errors="coerce")
-    series = pd.Series(values.to_numpy(), index=times.to_numpy(), name=name, dtype="float64")
+    series = pd.Series(
+        values.to_numpy(dtype="float64", na_value=float("nan")),
+        index=times.to_numpy(dtype="float64", na_value=float("nan")),
+        name=name,
+        dtype="float64",
+    )
     series = series[series.index.notna()]
     series.attrs["wave"] = df.attrs.get("vitaldb_wave")
     if not series.index.is_monotonic_increasing:
@@ -191,6 +240,16 @@ def _on_grid(x: pd.Series, interval: float, steps: int) -> Any:
     return out
 
 
+def empty_cohort(names: list[str]) -> pd.DataFrame:
+    """A cohort frame with no rows: ``caseid`` (int64) and one float64 column per track,
+    indexed by ``time`` (float64) — the shape of every Dask partition."""
+    import pandas as pd
+
+    columns = {"caseid": pd.Series(dtype="int64")}
+    columns.update({name: pd.Series(dtype="float64") for name in names})
+    return pd.DataFrame(columns, index=pd.Index([], dtype="float64", name="time"))
+
+
 def load_cases(
     s: Session,
     caseids: Sequence[int],
@@ -199,22 +258,29 @@ def load_cases(
     *,
     dask: bool = False,
 ) -> Any:
-    """Many cases: one frame with a ``(caseid, time)`` index, cases fetched concurrently
-    (``dask=True``: see :mod:`vital_connect._cohort`)."""
+    """Many cases: one frame with a ``(caseid, time)`` index, cases fetched concurrently;
+    every case and track name is checked against the track list before any file is
+    fetched. ``dask=True``: a Dask frame, one partition per case (see :mod:`._cohort`)."""
     import pandas as pd
 
+    _dataset_session(s)
+    if isinstance(caseids, int | str):
+        raise ConfigurationError("caseids must be a list of case ids, e.g. [1, 2, 3].")
     ids = [int(c) for c in caseids]
     names = track_names(tracks)
+    seconds = check_interval(interval)
     if dask:
         from ._cohort import dask_frame
 
-        return dask_frame(s, ids, names, interval)
-    with ThreadPoolExecutor(max(1, min(CASE_WORKERS, len(ids))), "vital-connect-case") as pool:
-        frames = list(pool.map(lambda c: load_case(s, c, names, interval), ids))
-    if not frames:
-        return pd.DataFrame(
-            columns=names, index=pd.MultiIndex.from_arrays([[], []], names=["caseid", "time"])
-        )
+        return dask_frame(s, ids, names, seconds)
+    plans = plan(s, ids, names)
+    if not ids:
+        out = empty_cohort(names).set_index("caseid", append=True).swaplevel()
+        out.attrs = {"caseids": [], "interval": seconds}
+        return out
+    workers = max(1, min(CASE_WORKERS, len(ids)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="vital-connect-case") as pool:
+        frames = list(pool.map(lambda c, p: case_frame(s, c, p, names, seconds), ids, plans))
     out = pd.concat(frames, keys=ids, names=["caseid", "time"])
-    out.attrs = {"caseids": ids, "interval": interval}
+    out.attrs = {"caseids": ids, "interval": seconds}
     return out

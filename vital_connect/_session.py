@@ -33,7 +33,7 @@ from ._http import (
     read_body,
 )
 from ._paging import DEFAULT_MAX_PAGES, Pull, Request
-from ._providers import Provider, get_provider
+from ._providers import Provider, get_provider, known_names
 from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
 from ._transport import check_destination, normalize_timeout
@@ -399,6 +399,72 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ pickling
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle for another process (Dask sends the session to its workers) with no
+        secret but the access token: no password, client secret, refresh or id token, no
+        credentials; an anonymous session carries no token at all. The copy cannot renew:
+        once its token expires it raises TokenExpiredError saying to re-run from the
+        notebook. ``copy.copy`` makes such a copy too."""
+        token = None if self.anonymous else self.token
+        bare = None
+        if token is not None:
+            bare = {
+                "access_token": token.access_token,
+                "token_type": token.token_type,
+                "expires_at": token.expires_at,
+                "issued_at": token.issued_at,
+                "sub": token.sub,
+                "scope": token.scope,
+            }
+        registered = self.provider.name in known_names() and (
+            get_provider(self.provider.name) == self.provider
+        )
+        state = {
+            # by name when registered (the worker has it too), else the provider's data
+            "provider": self.provider.name if registered else self.provider,
+            "base_url": self.base_url,
+            "anonymous": self.anonymous,
+            "grant": self.grant,
+            "token": bare,
+            # the token cache stays behind; the choice for VitalDB's dataset files travels
+            "cache": self.options.cache not in (False, None),
+            "timeout": self.timeout,
+            "lang": self.lang,
+            "limits": (self.deadline, self.max_bytes, self.max_pages, self.page_workers),
+        }
+        return (Session._from_pickle, (state,))
+
+    @classmethod
+    def _from_pickle(cls, state: dict[str, Any]) -> Session:
+        from ._auth import TokenOnlyStore
+        from ._options import Options
+        from ._token import Token
+
+        provider = get_provider(state["provider"])
+        options = Options(
+            base_url=state["base_url"],
+            anonymous=state["anonymous"],
+            cache=state["cache"],
+            timeout=state["timeout"],
+            lang=state["lang"],
+        )
+        session = cls(provider, options, TokenOnlyStore(provider, state["base_url"]))
+        limits = state["limits"]
+        session.deadline, session.max_bytes, session.max_pages, session.page_workers = limits
+        session._creds = None
+        if session.auth is not None:
+            token = Token(**state["token"]) if state["token"] else None
+            session.auth = TokenAuth.from_token(
+                provider,
+                session.auth.endpoint,
+                token,
+                grant=state["grant"],
+                placement=session._router.placement,
+            )
+        return session
 
 
 __all__ = ["Session"]
