@@ -28,7 +28,7 @@ from pandas.testing import assert_frame_equal
 from werkzeug.wrappers import Response
 
 import vital_connect as vc
-from vital_connect import _dataset_cache
+from vital_connect import _dataset_cache, _dataset_files
 from vital_connect._cache import cache_root
 
 TRACKS = ["SNUADC/ART", "Solar8000/HR"]
@@ -297,9 +297,9 @@ def test_without_validators_a_file_is_used_unasked_for_a_stated_time(monkeypatch
         hits.clear()
         assert_frame_equal(load(), first)
         assert hits == []  # within UNVALIDATED_TTL: not even a conditional request
-        assert _dataset_cache.UNVALIDATED_TTL == 7 * 24 * 3600
+        assert _dataset_files.UNVALIDATED_TTL == 7 * 24 * 3600
 
-        monkeypatch.setattr(_dataset_cache, "UNVALIDATED_TTL", 0)  # the stated time is over
+        monkeypatch.setattr(_dataset_files, "UNVALIDATED_TTL", 0)  # the stated time is over
         assert_frame_equal(load(), first)
         assert len(hits) == 2
         assert not any("If-None-Match" in h or "If-Modified-Since" in h for _, h in hits)

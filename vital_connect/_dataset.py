@@ -5,7 +5,7 @@ The names and their meaning are the official ``vitaldb`` client's; what this add
 it lacks: tracks and cases fetched concurrently, timeouts, retries, files kept on disk so a
 cohort is downloaded once (``_dataset_cache``), a DataFrame indexed by time, waveforms put on
 a grid by their own times (the official client stretches a wave to the grid's length
-instead, which only agrees when the two line up), and cohorts as Dask frames (``_cohort``).
+instead, which only agrees when the two line up). Cohorts as Dask frames: ``_cohort``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import _dataset_cache as dataset_cache
 from ._errors import APIError, ConfigurationError, NotSupportedError
@@ -118,7 +118,7 @@ def plan(s: Session, caseids: Sequence[int], names: list[str]) -> list[Plan]:
     table = trks(s)
     ids = [int(c) for c in caseids]
     rows = table[table["caseid"].isin(set(ids))]
-    by_case = {int(c): group for c, group in rows.groupby("caseid", sort=False)}
+    by_case = {int(cast(int, c)): g for c, g in rows.groupby("caseid", sort=False)}
     plans = []
     for caseid in ids:
         case = by_case.get(caseid)
@@ -250,29 +250,28 @@ def empty_cohort(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.Index([], dtype="float64", name="time"))
 
 
+def cohort_args(
+    s: Session, caseids: Sequence[int], tracks: Sequence[str] | str, interval: float | None
+) -> tuple[list[int], list[str], float | None]:
+    """A cohort's case ids, track names and interval, checked."""
+    _dataset_session(s)
+    if isinstance(caseids, int | str):
+        raise ConfigurationError("caseids must be a list of case ids, e.g. [1, 2, 3].")
+    return [int(c) for c in caseids], track_names(tracks), check_interval(interval)
+
+
 def load_cases(
     s: Session,
     caseids: Sequence[int],
     tracks: Sequence[str] | str,
     interval: float | None = None,
-    *,
-    dask: bool = False,
-) -> Any:
+) -> pd.DataFrame:
     """Many cases: one frame with a ``(caseid, time)`` index, cases fetched concurrently;
     every case and track name is checked against the track list before any file is
-    fetched. ``dask=True``: a Dask frame, one partition per case (see :mod:`._cohort`)."""
+    fetched. (A Dask frame, one partition per case: :mod:`._cohort`.)"""
     import pandas as pd
 
-    _dataset_session(s)
-    if isinstance(caseids, int | str):
-        raise ConfigurationError("caseids must be a list of case ids, e.g. [1, 2, 3].")
-    ids = [int(c) for c in caseids]
-    names = track_names(tracks)
-    seconds = check_interval(interval)
-    if dask:
-        from ._cohort import dask_frame
-
-        return dask_frame(s, ids, names, seconds)
+    ids, names, seconds = cohort_args(s, caseids, tracks, interval)
     plans = plan(s, ids, names)
     if not ids:
         out = empty_cohort(names).set_index("caseid", append=True).swaplevel()

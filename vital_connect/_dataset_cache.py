@@ -38,14 +38,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import json
 import os
 import re
-import stat
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +50,7 @@ import requests
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ._cache import CACHE_ENV, cache_root
+from ._dataset_files import Damaged, Entry, read_own
 from ._errors import APIError, VitalConnectError, VitalConnectWarning
 from ._files import UnsafeDirectory, atomic_output, private_dir, write_atomically
 from ._frames import stamp
@@ -65,8 +63,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._session import Session
 
-UNVALIDATED_TTL = 7 * 24 * 3600  # seconds a file without ETag/Last-Modified is used unasked
-FORMAT = 1  # of the index files; another value is not ours
 MAX_INDEX_BYTES = 1 << 16  # an index file is a few hundred bytes
 LOCK_MARGIN = 30.0  # seconds beyond a call's budget to wait for another worker's download
 FAST_GZIP = 1  # compression level for a body sent without content coding
@@ -103,66 +99,6 @@ def get(s: Session, path: str) -> pd.DataFrame:
 
 def warn(message: str) -> None:
     warnings.warn(message, VitalConnectWarning, stacklevel=4)
-
-
-class Damaged(Exception):
-    """A cache entry that cannot be used; the message says why (for the warning)."""
-
-
-@dataclass
-class Entry:
-    """One URL's index: where its data file is and how to revalidate it."""
-
-    url: str
-    file: str
-    size: int
-    sha256: str
-    stored_at: float
-    etag: str | None = None
-    last_modified: str | None = None
-    content_type: str = ""
-
-    def validators(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
-
-    def fresh_unasked(self, now: float) -> bool:
-        """No validators: used without asking while younger than UNVALIDATED_TTL."""
-        return not self.validators() and 0 <= now - self.stored_at < UNVALIDATED_TTL
-
-    def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, **self.__dict__}, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str, url: str) -> Entry:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise Damaged("its index is not JSON") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise Damaged("its index is not one this version wrote")
-        fields = {
-            "url": str,
-            "file": str,
-            "size": int,
-            "sha256": str,
-            "stored_at": float | int,
-            "etag": str | None,
-            "last_modified": str | None,
-            "content_type": str,
-        }
-        for name, kind in fields.items():
-            if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
-                raise Damaged(f"its index has no valid {name}")
-        if data["url"] != url:
-            raise Damaged("its index is for another address")
-        if Path(data["file"]).name != data["file"] or not data["file"].endswith(".csv.gz"):
-            raise Damaged("its index names a file elsewhere")
-        return cls(**{name: data[name] for name in fields})
 
 
 class DatasetCache:
@@ -257,8 +193,8 @@ class DatasetCache:
         is damaged (then dropped, with a warning)."""
         index = folder / f"{key}.json"
         try:
-            entry = Entry.from_json(_read_own(index, MAX_INDEX_BYTES), url)
-            data = _read_own(folder / entry.file, max(limit, 0), binary=True)
+            entry = Entry.from_json(read_own(index, MAX_INDEX_BYTES), url)
+            data = read_own(folder / entry.file, max(limit, 0), binary=True)
             if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
                 raise Damaged("its data file does not match its checksum")
         except FileNotFoundError:
@@ -401,19 +337,6 @@ def _stamped(
     return df
 
 
-def _read_own(path: Path, limit: int, *, binary: bool = False) -> Any:
-    """A regular file of ours, at most ``limit`` bytes (else Damaged)."""
-    info = path.lstat()
-    if not stat.S_ISREG(info.st_mode):
-        raise Damaged("it is not a regular file")
-    if info.st_uid != os.getuid():
-        raise Damaged("it belongs to another user")
-    if info.st_size > limit:
-        raise Damaged("it is larger than a cached file can be")
-    data = path.read_bytes()
-    return data if binary else data.decode("utf-8", "replace")
-
-
 def _replay(entry: Entry) -> requests.Response:
     """The stored answer as a response object for the dialect's decoder (which reads its
     status, media type and address, never the network)."""
@@ -423,7 +346,7 @@ def _replay(entry: Entry) -> requests.Response:
     if entry.content_type:
         response.headers["Content-Type"] = entry.content_type
     response._content = b""
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
     return response
 
 
@@ -439,7 +362,8 @@ def _wire(s: Session, response: requests.Response) -> tuple[bytes, bytes]:
         if body.startswith(GZIP_MAGIC):
             return body, body  # a gzip file itself: keep it as it is
         wire = gzip.compress(body, FAST_GZIP, mtime=0)
-    response._content, response._content_consumed = body, True
+    response._content = body
+    response._content_consumed = True  # type: ignore[attr-defined]
     return wire, body
 
 

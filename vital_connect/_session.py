@@ -16,6 +16,7 @@ import requests
 
 from ._auth import TokenAuth
 from ._cache import make_cache
+from ._cohort import DatasetMethods
 from ._credentials import SECRET, Credentials, CredentialStore, infer_grant
 from ._errors import (
     APIError,
@@ -33,7 +34,7 @@ from ._http import (
     read_body,
 )
 from ._paging import DEFAULT_MAX_PAGES, Pull, Request
-from ._providers import Provider, get_provider, known_names
+from ._providers import Provider, get_provider
 from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
 from ._transport import check_destination, normalize_timeout
@@ -49,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 install_log_filter()
 
 
-class Session:
+class Session(DatasetMethods):
     """A connection to one provider. Made by :func:`vital_connect.connect`.
 
     >>> import vital_connect as vc
@@ -357,35 +358,6 @@ class Session:
 
         return rotate_credentials(self, application_id, env_file)
 
-    # ------------------------------------------------------------------ VitalDB's dataset
-
-    def find_cases(self, tracks: list[str] | str) -> list[int]:
-        """VitalDB open dataset: the case ids that have every named track."""
-        from ._dataset import find_cases
-
-        return find_cases(self, tracks)
-
-    def load_case(
-        self, caseid: int, tracks: list[str] | str, interval: float | None = None
-    ) -> pd.DataFrame:
-        """VitalDB open dataset: the named tracks of one case, one column each, by time."""
-        from ._dataset import load_case
-
-        return load_case(self, caseid, tracks, interval)
-
-    def load_cases(
-        self,
-        caseids: list[int],
-        tracks: list[str] | str,
-        interval: float | None = None,
-        *,
-        dask: bool = False,
-    ) -> Any:
-        """VitalDB open dataset: many cases in one frame with a ``caseid`` index level."""
-        from ._dataset import load_cases
-
-        return load_cases(self, caseids, tracks, interval, dask=dask)
-
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
@@ -408,63 +380,15 @@ class Session:
         credentials; an anonymous session carries no token at all. The copy cannot renew:
         once its token expires it raises TokenExpiredError saying to re-run from the
         notebook. ``copy.copy`` makes such a copy too."""
-        token = None if self.anonymous else self.token
-        bare = None
-        if token is not None:
-            bare = {
-                "access_token": token.access_token,
-                "token_type": token.token_type,
-                "expires_at": token.expires_at,
-                "issued_at": token.issued_at,
-                "sub": token.sub,
-                "scope": token.scope,
-            }
-        registered = self.provider.name in known_names() and (
-            get_provider(self.provider.name) == self.provider
-        )
-        state = {
-            # by name when registered (the worker has it too), else the provider's data
-            "provider": self.provider.name if registered else self.provider,
-            "base_url": self.base_url,
-            "anonymous": self.anonymous,
-            "grant": self.grant,
-            "token": bare,
-            # the token cache stays behind; the choice for VitalDB's dataset files travels
-            "cache": self.options.cache not in (False, None),
-            "timeout": self.timeout,
-            "lang": self.lang,
-            "limits": (self.deadline, self.max_bytes, self.max_pages, self.page_workers),
-        }
-        return (Session._from_pickle, (state,))
+        from ._pickling import state_of
+
+        return (Session._from_pickle, (state_of(self),))
 
     @classmethod
     def _from_pickle(cls, state: dict[str, Any]) -> Session:
-        from ._auth import TokenOnlyStore
-        from ._options import Options
-        from ._token import Token
+        from ._pickling import restore
 
-        provider = get_provider(state["provider"])
-        options = Options(
-            base_url=state["base_url"],
-            anonymous=state["anonymous"],
-            cache=state["cache"],
-            timeout=state["timeout"],
-            lang=state["lang"],
-        )
-        session = cls(provider, options, TokenOnlyStore(provider, state["base_url"]))
-        limits = state["limits"]
-        session.deadline, session.max_bytes, session.max_pages, session.page_workers = limits
-        session._creds = None
-        if session.auth is not None:
-            token = Token(**state["token"]) if state["token"] else None
-            session.auth = TokenAuth.from_token(
-                provider,
-                session.auth.endpoint,
-                token,
-                grant=state["grant"],
-                placement=session._router.placement,
-            )
-        return session
+        return restore(cls, state)
 
 
 __all__ = ["Session"]
