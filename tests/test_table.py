@@ -185,6 +185,103 @@ def test_timestamps_mixed_with_other_types_stay_as_pandas_infers():
     assert df["t"].dtype == object and df["t"].tolist() == ["2024-01-01T08:00:00Z", 5]
 
 
+@st.composite
+def date_time(draw, valid=True):
+    """An ISO-8601 date-time string in one of the layouts APIs write; with ``valid=False``,
+    one whose fields may be out of range (month 13, 31 April, 24:00, an offset of 24 h)."""
+    lo, hi = (1678, 2261) if valid else (1600, 2300)
+    y = draw(st.integers(lo, hi))
+    if valid:
+        moment = draw(st.datetimes(pd.Timestamp(f"{y}-01-01"), pd.Timestamp(f"{y}-12-31")))
+        fields = (moment.month, moment.day, moment.hour, moment.minute, moment.second)
+        micro = moment.microsecond
+    else:
+        fields = tuple(draw(st.integers(0, top)) for top in (13, 31, 24, 60, 60))
+        micro = draw(st.integers(0, 999_999))
+    month, day, hour, minute, second = fields
+    text = f"{y:04d}-{month:02d}-{day:02d}{draw(st.sampled_from('T '))}{hour:02d}:{minute:02d}"
+    if draw(st.booleans()):
+        text += f":{second:02d}"
+        digits = draw(st.sampled_from([0, 1, 3, 6, 9]))
+        if digits:
+            text += "." + f"{micro:06d}000"[:digits]
+    offset = draw(st.sampled_from(["", "Z", "+00:00", "-00:00", "+02:00", "-05:30", "+23:59"]))
+    if not valid and draw(st.booleans()):
+        offset = "+24:00"
+    return text + offset
+
+
+def expected_times(cells):
+    """What the builder must give: instants if pandas' ISO-8601 parser reads every string
+    (none of them date-only), else the strings untouched."""
+    strings = pd.Series(cells, dtype=pd.Series(["a"]).dtype)
+    if any(len(c) == len("2024-01-01") for c in cells if c is not None):
+        return strings  # a date is not a date-time
+    try:
+        parsed = pd.to_datetime(pd.Series(cells, dtype=object), format="ISO8601", utc=True)
+        return parsed.dt.as_unit("ns")
+    except ValueError:
+        return strings
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(date_time() | st.none(), min_size=1, max_size=14),
+    odd=st.none() | date_time(valid=False) | st.sampled_from(["2024-01-01", "2024-01-01T08"]),
+    where=st.integers(0, 14),
+    chunk_rows=st.integers(1, 5),
+    cuts=st.lists(st.integers(1, 14)),
+)
+def test_date_times_become_timestamps_only_when_all_are(cells, odd, where, chunk_rows, cuts):
+    if odd is not None:
+        cells = [*cells[:where], odd, *cells[where:]]
+    if all(c is None for c in cells):
+        cells.append("2024-01-01T08:00:00Z")
+    rows = [{"t": c} for c in cells]
+    df = built(paged(rows, cuts), chunk_rows=chunk_rows)
+    expected = expected_times(cells)
+    pd.testing.assert_series_equal(df["t"], expected, check_names=False)
+
+
+layouts = st.tuples(
+    st.sampled_from("T "),
+    st.booleans(),  # seconds
+    st.sampled_from([0, 1, 3, 6, 9]),  # fraction digits
+    st.sampled_from(["", "Z", "+00:00", "-00:00", "+02:00", "-05:30", "+23:59"]),
+)
+
+
+def formatted(layout, fields):
+    sep, seconds, digits, offset = layout
+    y, month, day, hour, minute, second, nanos = fields
+    text = f"{y:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}"
+    if seconds:
+        text += f":{second:02d}" + (("." + f"{nanos:09d}"[:digits]) if digits else "")
+    return text + offset
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    layout=layouts,
+    moments=st.lists(
+        st.datetimes(pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")), min_size=1
+    ),
+    odd=st.none()
+    | st.tuples(*(st.integers(0, top) for top in (2300, 13, 32, 24, 60, 60, 10**9 - 1))),
+    where=st.integers(0, 20),
+)
+def test_one_layout_is_read_as_pandas_reads_it(layout, moments, odd, where):
+    # one layout for a whole chunk: numpy reads it, and must agree with pandas' parser
+    fields = [
+        (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond * 1000) for m in moments
+    ]
+    if odd is not None:
+        fields.insert(where, odd)
+    cells = [formatted(layout, f) for f in fields]
+    df = built([[{"t": c} for c in cells]], chunk_rows=len(cells))
+    pd.testing.assert_series_equal(df["t"], expected_times(cells), check_names=False)
+
+
 # -- hostile input -------------------------------------------------------------------------
 
 

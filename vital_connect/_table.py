@@ -25,7 +25,7 @@ when a builder first needs them, so ``import vital_connect`` stays light.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from itertools import chain, repeat
 from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, Final
@@ -64,7 +64,8 @@ _DATE_TIME_SEPARATORS: Final = frozenset("Tt ")
 _SHORTEST_DATE_TIME: Final = len("2024-01-01T08")
 
 # Chunk kinds.
-_GAP, _NULL, _INT64, _NUM, _BOOL8, _TEXT, _OBJ = range(7)
+_GAP, _NULL, _INT64, _NUM, _BOOL8, _TEXT, _STAMP, _OBJ = range(8)
+_NAT: Final = -(2**63)  # NaT as int64
 
 
 class _Chunk:
@@ -75,12 +76,15 @@ class _Chunk:
     missing cells; ``ints`` says which cells were Python ints (True: every present cell; an
     array: those cells; None: none), ``nones`` which missing cells were None. ``_BOOL8``:
     ``data`` bool, nothing missing. ``_TEXT``: ``data`` a pandas string array (an object
-    array where pandas has no string dtype), ``nones`` as for ``_NUM``, ``dates`` whether
-    every string starts like an ISO-8601 date-time. ``_OBJ``: ``data`` the values as they
-    came, in an object array.
+    array where pandas has no string dtype), ``nones`` as for ``_NUM``. ``_STAMP``: strings
+    that all parsed as ISO-8601 date-times: ``data`` their instants (int64 ns since the
+    epoch, UTC, NaT for the missing cells), ``text`` the strings joined end to end and
+    ``width`` their length (an int when all have one length, else an int32 array): enough
+    to give the strings back if another chunk of the column is not date-times. ``_OBJ``:
+    ``data`` the values as they came, in an object array.
     """
 
-    __slots__ = ("data", "dates", "ints", "kind", "n", "nones")
+    __slots__ = ("data", "ints", "kind", "n", "nones", "text", "width")
 
     def __init__(
         self,
@@ -90,26 +94,31 @@ class _Chunk:
         *,
         ints: Any = None,
         nones: Any = None,
-        dates: bool = False,
+        text: str = "",
+        width: Any = 0,
     ) -> None:
         self.kind = kind
         self.n = n
         self.data = data
         self.ints = ints
         self.nones = nones
-        self.dates = dates
+        self.text = text
+        self.width = width
 
 
 class _Column:
-    """One column under construction: typed chunks, then the raw values not yet chunked."""
+    """One column under construction: typed chunks, then raw values not typed yet (kept as
+    the per-page sequences they came in, with the set of their types)."""
 
-    __slots__ = ("chunks", "n", "pending", "types")
+    __slots__ = ("chunks", "dates", "n", "pending", "segments", "types")
 
-    def __init__(self) -> None:
+    def __init__(self, dates: bool) -> None:
         self.chunks: list[_Chunk] = []
-        self.pending: list[Any] = []
+        self.segments: list[Sequence[Any]] = []
+        self.pending = 0  # values in segments
         self.types: set[type] = set()
-        self.n = 0  # rows covered by chunks and pending values
+        self.n = 0  # rows covered by chunks and segments
+        self.dates = dates  # still possibly a column of date-times
 
 
 class TableBuilder:
@@ -185,26 +194,24 @@ class TableBuilder:
         if not page:
             return
         types = set(map(type, page))
-        if types <= _DICT_TYPES or all(issubclass(t, dict) for t in types):
-            cells = _flatten(page, self.max_depth)
-        else:
-            cells = {"value": (list(page), types)}
+        if types == _DICT_TYPES or all(issubclass(t, dict) for t in types):
+            cells = _flatten(page, types == _DICT_TYPES, self.max_depth)
+        else:  # as records_frame: the rows themselves, one cell each
+            cells = {"value": (tuple(page), types)}
         start, n = self._rows, len(page)
-        del page
+        del page, rows
         columns, chunk_rows = self._columns, self.chunk_rows
         for name, (values, value_types) in cells.items():
             column = columns.get(name)
             if column is None:
-                column = columns[name] = _Column()
+                column = columns[name] = _Column(self.parse_dates)
             if column.n < start:
                 self._pad(column, start)
-            if column.pending:
-                column.pending += values
-                column.types |= value_types
-            else:
-                column.pending, column.types = values, value_types
+            column.segments.append(values)
+            column.types |= value_types
+            column.pending += n
             column.n += n
-            if len(column.pending) >= chunk_rows:
+            if column.pending >= chunk_rows:
                 self._seal(column)
         self._rows += n
 
@@ -232,9 +239,10 @@ class TableBuilder:
     def _pad(self, column: _Column, upto: int) -> None:
         """Absent cells for the rows before ``upto`` that did not have this column."""
         gap = upto - column.n
-        if gap <= self.chunk_rows and column.pending:
-            column.pending += repeat(_ABSENT, gap)
+        if column.pending and gap <= self.chunk_rows:
+            column.segments.append((_ABSENT,) * gap)
             column.types.add(float)
+            column.pending += gap
         else:
             self._seal(column)
             column.chunks.append(_Chunk(_GAP, gap))
@@ -242,9 +250,14 @@ class TableBuilder:
 
     def _seal(self, column: _Column) -> None:
         """Type the pending raw values into a chunk, and let them go."""
-        if column.pending:
-            column.chunks.append(self._chunk(column.pending, column.types))
-            column.pending, column.types = [], set()
+        segments = column.segments
+        if not segments:
+            return
+        values = segments[0] if len(segments) == 1 else list(chain.from_iterable(segments))
+        column.segments = []
+        column.pending = 0
+        types, column.types = column.types, set()
+        column.chunks.append(self._chunk(column, values, types))
 
     def _text_dtype(self) -> Any:
         if self._text is None:
@@ -253,7 +266,7 @@ class TableBuilder:
             self._text = pd.Series(["x"]).dtype  # "str" in pandas 3; object before
         return self._text
 
-    def _chunk(self, values: list[Any], types: set[type]) -> _Chunk:
+    def _chunk(self, column: _Column, values: Sequence[Any], types: set[type]) -> _Chunk:
         import numpy as np
         from pandas.api.types import infer_dtype
 
@@ -262,56 +275,39 @@ class TableBuilder:
             try:
                 return _Chunk(_INT64, n, np.array(values, dtype=np.int64))
             except OverflowError:  # beyond int64: pandas' own inference decides, at the end
-                return _Chunk(_OBJ, n, _objects(values))
+                return _Chunk(_OBJ, n, _objects(values, types))
         if types == _STR:
-            return self._text_chunk(values, n, None)
+            return self._text_chunk(column, values, _objects(values, types), None, True)
         if types == _BOOL:
             return _Chunk(_BOOL8, n, np.array(values, dtype=bool))
-        if types == _FLOAT:
-            floats = np.array(values, dtype=np.float64)
-            if np.isnan(floats).all():
-                return _Chunk(_NULL, n, _objects(values))
-            return _Chunk(_NUM, n, floats)
-        objects = _objects(values)
+        if types <= _NUMBERS_OR_NONE and not types <= _NONE:
+            return _number_chunk(values, types)
+        objects = _objects(values, types)
         kind = infer_dtype(objects, skipna=True)  # one C pass; None and NaN are skipped
-        nones = None
-        if _NONE_TYPE in types and kind in ("integer", "floating", "mixed-integer-float", "string"):
-            nones = np.flatnonzero(np.fromiter(map(is_, values, repeat(None)), bool, n))
         if kind == "string":
-            return self._text_chunk(values, n, nones, objects)
+            return self._text_chunk(column, values, objects, _nones(values, types), False)
         if kind == "empty":
             return _Chunk(_NULL, n, objects)
-        if kind in ("integer", "floating", "mixed-integer-float"):
-            floats = np.array(values, dtype=np.float64)  # None -> NaN
-            present = ~np.isnan(floats)
-            if kind == "integer" and present.all():
-                try:
-                    return _Chunk(_INT64, n, np.array(values, dtype=np.int64))
-                except OverflowError:
-                    return _Chunk(_OBJ, n, objects)
-            ints: Any = None
-            if kind == "integer":
-                ints = True
-            elif int in types:
-                ints = np.fromiter(map(int.__instancecheck__, values), bool, n)
-            if ints is not None:
-                where = present if ints is True else ints
-                if where.any() and np.abs(floats[where]).max() > _EXACT_FLOAT_INT:
-                    return _Chunk(_OBJ, n, objects)  # float64 would round them
-            return _Chunk(_NUM, n, floats, ints=ints, nones=nones)
+        if kind in _NUMBERS:  # int or float subclasses
+            return _number_chunk(values, types, objects)
         return _Chunk(_OBJ, n, objects)
 
-    def _text_chunk(self, values: list[Any], n: int, nones: Any, objects: Any = None) -> _Chunk:
+    def _text_chunk(
+        self, column: _Column, values: Sequence[Any], objects: Any, nones: Any, pure: bool
+    ) -> _Chunk:
         import numpy as np
         import pandas as pd
 
-        dates = self.parse_dates and _may_be_date_times(values, nones is None and objects is None)
-        if objects is None:
-            objects = _objects(values)
+        n = len(values)
+        if column.dates:
+            stamps = _stamps(values, objects, nones, pure)
+            if stamps is not None:
+                return stamps
+            column.dates = False  # one chunk is not date-times: the column stays strings
         dtype = self._text_dtype()
         if dtype == np.dtype(object):
-            return _Chunk(_TEXT, n, objects, nones=nones, dates=dates)
-        return _Chunk(_TEXT, n, pd.array(objects, dtype=dtype), nones=nones, dates=dates)
+            return _Chunk(_TEXT, n, objects, nones=nones)
+        return _Chunk(_TEXT, n, pd.array(objects, dtype=dtype), nones=nones)
 
     def _assemble(self, chunks: list[_Chunk], n: int) -> Any:
         """One column's cells from its chunks, freeing each chunk once it is copied."""
@@ -329,34 +325,39 @@ class TableBuilder:
             return _fill(chunks, n, np.float64)
         if typed == {_BOOL8} and kinds == typed:
             return _fill(chunks, n, bool)
-        if typed == {_TEXT}:
-            if self.parse_dates and all(c.dates for c in chunks if c.kind == _TEXT):
-                stamps = _date_times(chunks)
-                if stamps is not None:
-                    chunks.clear()
-                    return stamps
-            return self._fill_text(chunks, n)
+        if typed == {_STAMP}:
+            return _date_times(chunks, n)
+        if typed <= {_TEXT, _STAMP}:
+            return self._fill_text(chunks)
         return _infer(_fill_objects(chunks, n))
 
-    def _fill_text(self, chunks: list[_Chunk], n: int) -> Any:
+    def _fill_text(self, chunks: list[_Chunk]) -> Any:
         import numpy as np
         import pandas as pd
 
         dtype = self._text_dtype()
+        plain = dtype == np.dtype(object)
         parts = []
-        for c in chunks:
+        chunks.reverse()
+        while chunks:
+            c = chunks.pop()
             if c.kind == _TEXT:
                 parts.append(c.data)
             else:
-                parts.append(np.full(c.n, np.nan, dtype=object))
-        chunks.clear()
-        if dtype == np.dtype(object):
+                cells = _stamp_texts(c) if c.kind == _STAMP else np.full(c.n, np.nan, object)
+                parts.append(cells if plain else pd.array(cells, dtype=dtype))
+            del c
+        if plain:
             return np.concatenate(parts)
-        parts = [p if not isinstance(p, np.ndarray) else pd.array(p, dtype=dtype) for p in parts]
         return parts[0] if len(parts) == 1 else type(parts[0])._concat_same_type(parts)
 
 
 _DICT_TYPES: Final = frozenset({dict})
+_NUMBERS: Final = frozenset({"integer", "floating", "mixed-integer-float"})
+_NUMBERS_OR_NONE: Final = frozenset({int, float, type(None)})
+_NONE: Final = frozenset({type(None)})
+# Values numpy never reads as a further dimension of an object array.
+_FLAT: Final = frozenset({int, float, str, bool, type(None)})
 
 
 def build_frame(
@@ -378,101 +379,102 @@ def build_frame(
 
 # -- flattening a page ------------------------------------------------------------------------
 
+_Cells = dict[Hashable, tuple[Sequence[Any], set[type]]]
 
-def _keys(rows: list[Any]) -> tuple[list[Any], bool]:
-    """The keys of ``rows`` in order of first appearance, and whether every row has them all."""
+
+def _columns_of(rows: Sequence[Any], plain: bool) -> list[tuple[Any, Sequence[Any]]]:
+    """``rows`` (dicts; ``plain``: all exactly ``dict``) as (key, cells) pairs, keys in order
+    of first appearance, an absent key's cell ``_ABSENT``. Cells come as tuples: once the GC
+    has seen that they hold no containers it stops scanning them."""
     first = rows[0]
     width = len(first)
-    union = set().union(*rows)
-    if len(union) == width:  # the first row has every key: its order is the order
-        return list(first), set(map(len, rows)) == {width}
-    return list(dict.fromkeys(chain.from_iterable(rows))), False
+    dense = set(map(len, rows)) == {width}
+    if dense and plain:
+        # Every row has as many keys as the first: if each has the first's keys, they are all
+        # the keys. A missing one raises KeyError (a plain dict has no __missing__).
+        try:
+            return [(key, tuple(map(itemgetter(key), rows))) for key in first]
+        except KeyError:
+            pass
+    if len(set().union(*rows)) == width:  # the first row has every key: its order is the order
+        keys = list(first)
+        if dense:  # and so has every row
+            return [(key, tuple(map(itemgetter(key), rows))) for key in keys]
+    else:
+        keys = list(dict.fromkeys(chain.from_iterable(rows)))
+    return [(key, tuple(map(dict.get, rows, repeat(key), repeat(_ABSENT)))) for key in keys]
 
 
 def _holds_objects(types: set[type]) -> bool:
     return not types <= _PLAIN and (dict in types or any(issubclass(t, dict) for t in types))
 
 
-def _take(rows: list[Any], key: Any, dense: bool) -> list[Any]:
-    if dense:
-        return list(map(itemgetter(key), rows))
-    return [r.get(key, _ABSENT) for r in rows]
-
-
 def _split(
-    values: list[Any], types: set[type]
-) -> tuple[list[Any], list[Any] | None, set[type] | None]:
-    """A column holding objects -> (the objects as sub-rows, the other values or None)."""
+    values: Sequence[Any], types: set[type]
+) -> tuple[Sequence[Any], bool, tuple[Any, ...] | None, set[type] | None]:
+    """A column holding objects -> (the objects as sub-rows, whether they are all plain
+    dicts, the other values or None)."""
+    if types == _DICT_TYPES:
+        return values, True, None, None
+    plain = {t for t in types if issubclass(t, dict)} == _DICT_TYPES
     if all(issubclass(t, dict) for t in types):
-        return values, None, None
+        return values, plain, None, None
     sub = [v if isinstance(v, dict) else _NO_KEYS for v in values]
-    scalars = [_ABSENT if isinstance(v, dict) else v for v in values]
+    scalars = tuple([_ABSENT if isinstance(v, dict) else v for v in values])
     if all(v is _ABSENT for v in scalars):
-        return sub, None, None
-    return sub, scalars, set(map(type, scalars))
+        return sub, plain, None, None
+    return sub, plain, scalars, set(map(type, scalars))
 
 
-def _put(
-    out: dict[Hashable, tuple[list[Any], set[type]]],
-    name: Hashable,
-    values: list[Any],
-    types: set[type],
-) -> None:
+def _put(out: _Cells, name: Hashable, values: Sequence[Any], types: set[type]) -> None:
     before = out.get(name)
     if before is None:
         out[name] = (values, types)
         return
     # Two paths, one dotted name: the later wins where it is present (as a dict update does).
-    merged = [old if new is _ABSENT else new for old, new in zip(before[0], values, strict=True)]
+    merged = tuple(
+        [old if new is _ABSENT else new for old, new in zip(before[0], values, strict=True)]
+    )
     out[name] = (merged, set(map(type, merged)))
 
 
-def _flatten(rows: list[Any], max_depth: int) -> dict[Hashable, tuple[list[Any], set[type]]]:
+def _flatten(rows: list[Any], plain: bool, max_depth: int) -> _Cells:
     """A page of dict rows -> {column name: (cells, their types)}, in ``records_frame`` order:
     top-level scalars first, then each nested object's columns, depth first, in place."""
-    out: dict[Hashable, tuple[list[Any], set[type]]] = {}
-    nested: list[tuple[str, list[Any]]] = []
-    keys, dense = _keys(rows)
-    for key in keys:
-        values = _take(rows, key, dense)
+    out: _Cells = {}
+    nested: list[tuple[str, Sequence[Any], bool]] = []
+    for key, values in _columns_of(rows, plain):
         types = set(map(type, values))
         if max_depth > 0 and _holds_objects(types):
-            sub, scalars, scalar_types = _split(values, types)
+            sub, sub_plain, scalars, scalar_types = _split(values, types)
             if scalars is not None and scalar_types is not None:
                 _put(out, key, scalars, scalar_types)
-            nested.append((str(key), sub))
+            nested.append((str(key), sub, sub_plain))
         else:
             _put(out, key, values, types)
-    for prefix, sub in nested:
-        _descend(out, prefix, sub, max_depth)
+    for prefix, sub, sub_plain in nested:
+        _descend(out, prefix, sub, sub_plain, max_depth)
     return out
 
 
-def _descend(
-    out: dict[Hashable, tuple[list[Any], set[type]]],
-    prefix: str,
-    rows: list[Any],
-    max_depth: int,
-) -> None:
+def _descend(out: _Cells, prefix: str, rows: Sequence[Any], plain: bool, max_depth: int) -> None:
     """Flatten one nested object's sub-rows into ``out``, with a stack rather than recursion."""
-    keys, dense = _keys(rows)
-    stack = [(prefix, rows, 1, iter(keys), dense)]
+    stack = [(prefix, 1, iter(_columns_of(rows, plain)))]
     while stack:
-        prefix, rows, level, pending, dense = stack[-1]
-        key = next(pending, _END)
-        if key is _END:
+        prefix, level, pending = stack[-1]
+        item = next(pending, None)
+        if item is None:
             stack.pop()
             continue
+        key, values = item
         # json_normalize's names: f"{parent}.{key}", the dot dropped under an empty name
         name = f"{prefix}.{key}" if prefix else str(key)
-        values = _take(rows, key, dense)
         types = set(map(type, values))
         if level < max_depth and _holds_objects(types):
-            sub, scalars, scalar_types = _split(values, types)
+            sub, sub_plain, scalars, scalar_types = _split(values, types)
             if scalars is not None and scalar_types is not None:
                 _put(out, name, scalars, scalar_types)
-            sub_keys, sub_dense = _keys(sub)
-            stack.append((name, sub, level + 1, iter(sub_keys), sub_dense))
+            stack.append((name, level + 1, iter(_columns_of(sub, sub_plain))))
         else:
             _put(out, name, values, types)
 
@@ -480,41 +482,218 @@ def _descend(
 # -- typing and assembling ------------------------------------------------------------------
 
 
-def _objects(values: list[Any]) -> np.ndarray:
+def _nones(values: Sequence[Any], types: set[type]) -> Any:
+    """Where ``values`` holds None (JSON's null), or None if nowhere."""
+    import numpy as np
+
+    if _NONE_TYPE not in types:
+        return None
+    return np.flatnonzero(np.fromiter(map(is_, values, repeat(None)), bool, len(values)))
+
+
+def _number_chunk(values: Sequence[Any], types: set[type], objects: Any = None) -> _Chunk:
+    """Ints and floats, with None or absent cells: float64, and which cells were ints."""
+    import numpy as np
+
+    n = len(values)
+    try:
+        floats = np.array(values, dtype=np.float64)  # None -> NaN
+    except OverflowError:  # an int beyond float64
+        return _Chunk(_OBJ, n, _objects(values, types) if objects is None else objects)
+    present = ~np.isnan(floats)
+    ints: Any = None
+    if any(issubclass(t, int) for t in types):
+        ints = np.fromiter(map(int.__instancecheck__, values), bool, n)
+        if ints.all():  # ints only (subclasses of int, as exact ints come as _INT)
+            try:
+                return _Chunk(_INT64, n, np.array(values, dtype=np.int64))
+            except OverflowError:
+                return _Chunk(_OBJ, n, _objects(values, types) if objects is None else objects)
+        if np.array_equal(ints, present):
+            ints = True  # every present cell is an int: a column of ints with missing cells
+        where = present if ints is True else ints
+        if where.any() and np.abs(floats[where]).max() > _EXACT_FLOAT_INT:
+            # float64 would round them: keep them exact, for an object column if need be
+            return _Chunk(_OBJ, n, _objects(values, types) if objects is None else objects)
+    elif not present.any():
+        return _Chunk(_NULL, n, _objects(values, types) if objects is None else objects)
+    return _Chunk(_NUM, n, floats, ints=ints, nones=_nones(values, types))
+
+
+def _objects(values: Sequence[Any], types: set[type]) -> np.ndarray:
     """A 1-d object array of ``values``, never reading list cells as a second dimension."""
     import numpy as np
 
+    if types <= _FLAT:
+        return np.array(values, dtype=object)
     return np.fromiter(values, dtype=object, count=len(values))
 
 
-def _may_be_date_times(values: list[Any], pure: bool) -> bool:
-    """Whether every string starts like an ISO-8601 date-time (date, separator, an hour):
-    a test of the first one and of two characters' worth of every other."""
-    texts = values if pure else [v for v in values if isinstance(v, str)]
-    if not texts or not _ISO_HEAD.match(texts[0]):
-        return False
-    if min(map(len, texts)) < _SHORTEST_DATE_TIME:
-        return False
-    return set(map(itemgetter(10), texts)) <= _DATE_TIME_SEPARATORS
+def _stamps(values: Sequence[Any], objects: Any, nones: Any, pure: bool) -> _Chunk | None:
+    """A chunk of strings as instants, if every one is an ISO-8601 date-time; else None.
 
-
-def _date_times(chunks: list[_Chunk]) -> Any:
-    """The column as ``datetime64[ns, UTC]``, or None if any string is not a date-time."""
+    A cheap test first: the first string starts like a date-time (date, separator, hour),
+    and every one is long enough and has a date-time separator after its date, so that
+    date-only strings never count. pandas' ISO-8601 parser then reads them all or raises.
+    """
+    import numpy as np
     import pandas as pd
 
-    parts = []
-    try:
-        for c in chunks:
-            if c.kind == _TEXT:
-                stamps = pd.to_datetime(c.data, format="ISO8601", utc=True, cache=False)
-                parts.append(pd.Series(stamps.as_unit("ns"), copy=False))
-            else:
-                parts.append(pd.Series(pd.NaT, index=pd.RangeIndex(c.n), dtype="M8[ns, UTC]"))
-    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+    texts = values if pure else [v for v in values if isinstance(v, str)]
+    if not _ISO_HEAD.match(texts[0]):
         return None
-    if len(parts) == 1:
-        return parts[0].array
-    return pd.concat(parts, ignore_index=True).array
+    lengths = list(map(len, texts))
+    if min(lengths) < _SHORTEST_DATE_TIME:
+        return None
+    if not set(map(itemgetter(10), texts)) <= _DATE_TIME_SEPARATORS:
+        return None
+    text = "".join(texts)
+    width: Any = lengths[0]
+    same = lengths.count(width) == len(lengths)
+    found = _fixed_width_instants(text, width, texts[0]) if same else None
+    if found is not None:  # one layout, read by numpy; place the instants among the cells
+        instants = found
+        if not pure:
+            instants = np.full(len(values), _NAT, dtype=np.int64)
+            instants[~pd.isna(objects)] = found
+    else:
+        try:
+            parsed = pd.to_datetime(objects, format="ISO8601", utc=True, cache=False)
+            instants = parsed.as_unit("ns").asi8  # OutOfBoundsDatetime past 2262
+        except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+            return None
+    if not same:
+        width = np.array(lengths, dtype=np.int32)
+    return _Chunk(_STAMP, len(values), instants, nones=nones, text=text, width=width)
+
+
+def _iso_layout(sample: str, width: int) -> tuple[bool, int, str] | None:
+    """The layout of one ISO-8601 date-time as (seconds?, fraction digits, offset form:
+    "" none, "Z", "+" for ±HH:MM), if it is one this module reads itself."""
+    if len(sample) != width or width < 16 or sample[13] != ":":
+        return None
+    at, seconds, digits = 16, False, 0
+    if width > at and sample[at] == ":":
+        seconds, at = True, at + 3
+        if width > at and sample[at] == ".":
+            end = at + 1
+            while end < width and sample[end].isdigit():
+                end += 1
+            digits, at = end - at - 1, end
+            if not 1 <= digits <= 9:
+                return None
+    rest = sample[at:]
+    if rest in ("", "Z"):
+        return seconds, digits, rest
+    if len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
+        return seconds, digits, "+"
+    return None
+
+
+def _fixed_width_instants(text: str, width: int, sample: str) -> Any:
+    """Instants (int64 ns, UTC) of ``text``: date-times of one ``width`` and the layout of
+    ``sample`` (``YYYY-MM-DD``, ``T`` or a space, ``HH:MM``, optional ``:SS`` and fraction,
+    then ``Z``, ``±HH:MM`` or nothing, taken as UTC), read at once with numpy. None when any
+    of them is not exactly that, or is outside 1678-2261: pandas' parser then decides."""
+    import numpy as np
+
+    layout = _iso_layout(sample, width)
+    if layout is None or not text.isascii():
+        return None
+    seconds, digits, offset = layout
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+    seps = [(4, b"-"), (7, b"-"), (13, b":")]
+    places = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]
+    if seconds:
+        seps.append((16, b":"))
+        places += [17, 18]
+    if digits:
+        seps.append((19, b"."))
+        places += list(range(20, 20 + digits))
+    tz = width - 6
+    if offset == "Z":
+        seps.append((width - 1, b"Z"))
+    elif offset:
+        seps.append((tz + 3, b":"))
+        places += [tz + 1, tz + 2, tz + 4, tz + 5]
+    for at, char in seps:
+        if not (chars[:, at] == ord(char)).all():
+            return None
+    if not np.isin(chars[:, 10], (ord("T"), ord(" "))).all():
+        return None
+    if offset == "+" and not np.isin(chars[:, tz], (ord("+"), ord("-"))).all():
+        return None
+    d = chars[:, places].astype(np.int64) - ord("0")
+    if ((d < 0) | (d > 9)).any():
+        return None
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hour, minute = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
+    second = d[:, 12] * 10 + d[:, 13] if seconds else np.zeros(len(d), dtype=np.int64)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    valid = (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12)
+    if not valid.all():
+        return None
+    last = month_days[month - 1] + ((month == 2) & leap)
+    if not ((day >= 1) & (day <= last) & (hour <= 23) & (minute <= 59)).all():
+        return None
+    if not (second <= 59).all():
+        return None
+    # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    total = ((days * 24 + hour) * 60 + minute) * 60 + second
+    if offset == "+":
+        at = 12 + (2 if seconds else 0) + digits
+        oh, om = d[:, at] * 10 + d[:, at + 1], d[:, at + 2] * 10 + d[:, at + 3]
+        if not ((oh <= 23) & (om <= 59)).all():
+            return None
+        sign = np.where(chars[:, tz] == ord("-"), -1, 1)
+        total = total - sign * (oh * 3600 + om * 60)
+    instants = total * 1_000_000_000
+    if digits:
+        fraction = np.zeros(len(year), dtype=np.int64)
+        for k in range(digits):
+            fraction = fraction * 10 + d[:, 14 + k]
+        instants = instants + fraction * 10 ** (9 - digits)
+    return instants
+
+
+def _stamp_texts(c: _Chunk) -> np.ndarray:
+    """The strings a ``_STAMP`` chunk was parsed from (NaN or None where cells were missing)."""
+    import numpy as np
+
+    text, width = c.text, c.width
+    if isinstance(width, int):
+        texts = [text[i : i + width] for i in range(0, len(text), width)]
+    else:
+        ends = np.cumsum(width).tolist()
+        texts = [text[a:b] for a, b in zip([0, *ends], ends, strict=False)]
+    out = np.full(c.n, np.nan, dtype=object)
+    out[c.data != _NAT] = texts
+    if c.nones is not None:
+        out[c.nones] = None
+    return out
+
+
+def _date_times(chunks: list[_Chunk], n: int) -> Any:
+    """A column of ``_STAMP`` chunks (and missing cells) as ``datetime64[ns, UTC]``."""
+    import numpy as np
+    import pandas as pd
+
+    instants = np.empty(n, dtype=np.int64)
+    at = 0
+    chunks.reverse()
+    while chunks:
+        c = chunks.pop()
+        instants[at : at + c.n] = c.data if c.kind == _STAMP else _NAT
+        at += c.n
+        del c
+    return pd.array(instants.view("M8[ns]")).tz_localize("UTC")
 
 
 def _fill(chunks: list[_Chunk], n: int, dtype: Any) -> np.ndarray:
@@ -558,6 +737,8 @@ def _fill_objects(chunks: list[_Chunk], n: int) -> np.ndarray:
                 part[where] = [int(v) for v in c.data[where]]
         elif c.kind == _TEXT:
             part[:] = c.data if isinstance(c.data, np.ndarray) else c.data.to_numpy(object)
+        elif c.kind == _STAMP:
+            part[:] = _stamp_texts(c)
         else:  # _INT64, _BOOL8: numpy gives Python ints and bools
             part[:] = c.data.astype(object)
         if c.nones is not None:
