@@ -63,6 +63,9 @@ def test_paged_frame_equals_json_normalize(rows, cuts, chunk_rows):
     assert set(ours.columns) == set(theirs.columns)
     # the same cells, dtypes included: inferred for the whole column, not page by page
     pd.testing.assert_frame_equal(ours[list(theirs.columns)], theirs, check_column_type=False)
+    for name in theirs.columns:  # in object columns, each cell's own type: 1 is not 1.0
+        if theirs[name].dtype == object:
+            assert list(map(type, ours[name])) == list(map(type, theirs[name])), name
     # and today's column order (a nested object's columns together)
     before = old(pages)
     assert list(ours.columns) == list(before.columns)
@@ -170,6 +173,26 @@ def test_one_value_that_is_not_a_date_time_leaves_the_column_alone(odd):
     assert df["t"].tolist() == [r["t"] for p in pages for r in p]
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "2024-01-{:02d}T08:00Z",
+        "2024-01-{:02d} 08:00:00",
+        "2024-01-{:02d}T08:00:00.120Z",
+        "2024-01-{:02d} 08:00:00.123456",
+        "2024-01-{:02d}T08:00:00.123456789Z",
+        "2024-01-{:02d}T08:00:00.12+02:00",  # kept as text: numpy would not write it so
+        "2024-01-{:02d}T08:00:00-05:30",
+    ],
+)
+def test_strings_read_as_date_times_come_back_exactly(layout):
+    good = [{"t": layout.format(d)} if d % 3 else {} for d in range(1, 21)]
+    pages = [good[:7], good[7:14], good[14:], [{"t": "not a date"}]]
+    df = built(pages, chunk_rows=5)
+    assert df["t"].tolist()[:20] == [r.get("t", np.nan) for r in good]
+    assert df["t"].tolist()[20] == "not a date"
+
+
 def test_date_only_strings_stay_strings():
     df = build_frame([[{"born": "1985-03-02"}, {"born": "1990-12-31"}]])
     assert df["born"].dtype == pd.Series(["a"]).dtype
@@ -269,16 +292,19 @@ def formatted(layout, fields):
     odd=st.none()
     | st.tuples(*(st.integers(0, top) for top in (2300, 13, 32, 24, 60, 60, 10**9 - 1))),
     where=st.integers(0, 20),
+    chunk_rows=st.integers(1, 8),
+    cuts=st.lists(st.integers(1, 20)),
 )
-def test_one_layout_is_read_as_pandas_reads_it(layout, moments, odd, where):
-    # one layout for a whole chunk: numpy reads it, and must agree with pandas' parser
+def test_one_layout_is_read_as_pandas_reads_it(layout, moments, odd, where, chunk_rows, cuts):
+    # one layout per chunk: numpy reads it, and must agree with pandas' parser; when one
+    # value is not a date-time, the chunks already read give their strings back exactly
     fields = [
         (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond * 1000) for m in moments
     ]
     if odd is not None:
         fields.insert(where, odd)
     cells = [formatted(layout, f) for f in fields]
-    df = built([[{"t": c} for c in cells]], chunk_rows=len(cells))
+    df = built(paged([{"t": c} for c in cells], cuts), chunk_rows=chunk_rows)
     pd.testing.assert_series_equal(df["t"], expected_times(cells), check_names=False)
 
 

@@ -257,7 +257,7 @@ class TableBuilder:
         column.segments = []
         column.pending = 0
         types, column.types = column.types, set()
-        column.chunks.append(self._chunk(column, values, types))
+        _push(column.chunks, self._chunk(column, values, types))
 
     def _text_dtype(self) -> Any:
         if self._text is None:
@@ -313,6 +313,10 @@ class TableBuilder:
         """One column's cells from its chunks, freeing each chunk once it is copied."""
         import numpy as np
 
+        for c in chunks:
+            _trim(c)
+        if len(chunks) == 1 and chunks[0].kind in (_INT64, _NUM, _BOOL8):
+            return chunks.pop().data  # the column grew in one buffer: it is the column
         kinds = {c.kind for c in chunks}
         typed = kinds - {_GAP, _NULL}
         if not typed:
@@ -482,6 +486,84 @@ def _descend(out: _Cells, prefix: str, rows: Sequence[Any], plain: bool, max_dep
 # -- typing and assembling ------------------------------------------------------------------
 
 
+# -- chunks that grow ------------------------------------------------------------------------
+# Consecutive chunks of numbers, bools or date-times of one layout are appended to one
+# buffer that grows geometrically (ndarray.resize: realloc, which remaps large blocks in
+# place rather than copying them), so a column that keeps one type is, at the end, already
+# its final array: no copy of it is made (and none is held twice) when the frame is built.
+# A growing chunk's arrays may be longer than its ``n`` cells until ``_trim``.
+
+_GROWS: Final = frozenset({_INT64, _NUM, _BOOL8, _STAMP})
+
+
+def _push(chunks: list[_Chunk], new: _Chunk) -> None:
+    import numpy as np
+
+    last = chunks[-1] if chunks else None
+    if last is None or not _joins(last, new):
+        chunks.append(new)
+        return
+    if last.kind != new.kind:  # ints and floats: both as floats (exact: _joins checked)
+        for c in (last, new):
+            if c.kind == _INT64:
+                c.kind, c.data, c.ints = _NUM, c.data[: c.n].astype(np.float64), True
+    at, end = last.n, last.n + new.n
+    last.data = _room(last.data, at, end)
+    last.data[at:end] = new.data
+    if last.kind == _NUM and not (last.ints is new.ints and last.ints in (None, True)):
+        mask = _room(_int_mask(last), at, end)
+        mask[at:end] = _int_mask(new)[: new.n]
+        last.ints = mask
+    if new.nones is not None:
+        before = last.nones if last.nones is not None else new.nones[:0]
+        last.nones = np.concatenate([before, new.nones + at])
+    last.n = end
+
+
+def _joins(last: _Chunk, new: _Chunk) -> bool:
+    import numpy as np
+
+    kinds = {last.kind, new.kind}
+    if not kinds <= _GROWS:
+        return False
+    if len(kinds) == 1:
+        # date-times join when numpy can write them back (no text kept), in one spelling
+        return last.kind != _STAMP or (isinstance(last.width, tuple) and last.width == new.width)
+    if kinds != {_INT64, _NUM}:
+        return False
+    ints = last if last.kind == _INT64 else new
+    return not ints.n or int(np.abs(ints.data[: ints.n]).max()) <= _EXACT_FLOAT_INT
+
+
+def _room(buffer: Any, used: int, needed: int) -> Any:
+    """``buffer`` (its first ``used`` cells kept) with room for ``needed`` cells."""
+    if len(buffer) >= needed:
+        return buffer
+    if not buffer.flags.owndata or not buffer.flags.c_contiguous:
+        buffer = buffer[:used].copy()
+    buffer.resize(max(needed, len(buffer) * 3 // 2), refcheck=False)  # nothing else sees it
+    return buffer
+
+
+def _int_mask(c: _Chunk) -> Any:
+    """Which cells of a ``_NUM`` chunk were ints, as a bool array (a growing buffer as is)."""
+    import numpy as np
+
+    if c.ints is None:
+        return np.zeros(c.n, dtype=bool)
+    if c.ints is True:
+        return ~np.isnan(c.data[: c.n])
+    return c.ints
+
+
+def _trim(c: _Chunk) -> None:
+    """A chunk's arrays cut to its ``n`` cells (in place: no copy)."""
+    for name in ("data", "ints"):
+        value = getattr(c, name)
+        if c.kind in _GROWS and hasattr(value, "resize") and len(value) != c.n:
+            value.resize(c.n, refcheck=False)
+
+
 def _nones(values: Sequence[Any], types: set[type]) -> Any:
     """Where ``values`` holds None (JSON's null), or None if nowhere."""
     import numpy as np
@@ -550,12 +632,19 @@ def _stamps(values: Sequence[Any], objects: Any, nones: Any, pure: bool) -> _Chu
     text = "".join(texts)
     width: Any = lengths[0]
     same = lengths.count(width) == len(lengths)
-    found = _fixed_width_instants(text, width, texts[0]) if same else None
+    layout = _iso_layout(texts[0], width) if same else None
+    found = None if layout is None else _fixed_width_instants(text, width, layout)
     if found is not None:  # one layout, read by numpy; place the instants among the cells
-        instants = found
+        instants, separator = found
         if not pure:
             instants = np.full(len(values), _NAT, dtype=np.int64)
-            instants[~pd.isna(objects)] = found
+            instants[~pd.isna(objects)] = found[0]
+        seconds, digits, offset = layout  # type: ignore[misc]
+        unit = _UNITS.get((seconds, digits))
+        if unit is not None and separator and offset != "+":
+            # numpy writes these strings back exactly: no need to keep them
+            spelling = (unit, "UTC" if offset == "Z" else "naive", separator)
+            return _Chunk(_STAMP, len(values), instants, nones=nones, width=spelling)
     else:
         try:
             parsed = pd.to_datetime(objects, format="ISO8601", utc=True, cache=False)
@@ -565,6 +654,9 @@ def _stamps(values: Sequence[Any], objects: Any, nones: Any, pure: bool) -> _Chu
     if not same:
         width = np.array(lengths, dtype=np.int32)
     return _Chunk(_STAMP, len(values), instants, nones=nones, text=text, width=width)
+
+
+_UNITS: Final = {(False, 0): "m", (True, 0): "s", (True, 3): "ms", (True, 6): "us", (True, 9): "ns"}
 
 
 def _iso_layout(sample: str, width: int) -> tuple[bool, int, str] | None:
@@ -590,15 +682,17 @@ def _iso_layout(sample: str, width: int) -> tuple[bool, int, str] | None:
     return None
 
 
-def _fixed_width_instants(text: str, width: int, sample: str) -> Any:
-    """Instants (int64 ns, UTC) of ``text``: date-times of one ``width`` and the layout of
-    ``sample`` (``YYYY-MM-DD``, ``T`` or a space, ``HH:MM``, optional ``:SS`` and fraction,
-    then ``Z``, ``±HH:MM`` or nothing, taken as UTC), read at once with numpy. None when any
-    of them is not exactly that, or is outside 1678-2261: pandas' parser then decides."""
+def _fixed_width_instants(
+    text: str, width: int, layout: tuple[bool, int, str]
+) -> tuple[Any, str] | None:
+    """Instants (int64 ns, UTC) of ``text``: date-times of one ``width`` and ``layout``
+    (``YYYY-MM-DD``, ``T`` or a space, ``HH:MM``, optional ``:SS`` and fraction, then ``Z``,
+    ``±HH:MM`` or nothing, taken as UTC), read at once with numpy; and the separator they
+    all use ("" if both). None when any of them is not exactly that, or is outside
+    1678-2261: pandas' parser then decides."""
     import numpy as np
 
-    layout = _iso_layout(sample, width)
-    if layout is None or not text.isascii():
+    if not text.isascii():
         return None
     seconds, digits, offset = layout
     chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(-1, width)
@@ -619,7 +713,14 @@ def _fixed_width_instants(text: str, width: int, sample: str) -> Any:
     for at, char in seps:
         if not (chars[:, at] == ord(char)).all():
             return None
-    if not np.isin(chars[:, 10], (ord("T"), ord(" "))).all():
+    tees = chars[:, 10] == ord("T")
+    if tees.all():
+        separator = "T"
+    elif (chars[:, 10] == ord(" ")).all():
+        separator = " "
+    elif (tees | (chars[:, 10] == ord(" "))).all():
+        separator = ""
+    else:
         return None
     if offset == "+" and not np.isin(chars[:, tz], (ord("+"), ord("-"))).all():
         return None
@@ -660,7 +761,7 @@ def _fixed_width_instants(text: str, width: int, sample: str) -> Any:
         for k in range(digits):
             fraction = fraction * 10 + d[:, 14 + k]
         instants = instants + fraction * 10 ** (9 - digits)
-    return instants
+    return instants, separator
 
 
 def _stamp_texts(c: _Chunk) -> np.ndarray:
@@ -668,13 +769,21 @@ def _stamp_texts(c: _Chunk) -> np.ndarray:
     import numpy as np
 
     text, width = c.text, c.width
-    if isinstance(width, int):
+    present = c.data != _NAT
+    texts: Any
+    if isinstance(width, tuple):  # a layout numpy writes exactly as it was read
+        unit, timezone, separator = width
+        stamps = c.data[present].view("M8[ns]")
+        texts = np.datetime_as_string(stamps, unit=unit, timezone=timezone).tolist()
+        if separator != "T":
+            texts = [t[:10] + separator + t[11:] for t in texts]
+    elif isinstance(width, int):
         texts = [text[i : i + width] for i in range(0, len(text), width)]
     else:
         ends = np.cumsum(width).tolist()
         texts = [text[a:b] for a, b in zip([0, *ends], ends, strict=False)]
     out = np.full(c.n, np.nan, dtype=object)
-    out[c.data != _NAT] = texts
+    out[present] = texts
     if c.nones is not None:
         out[c.nones] = None
     return out
@@ -693,7 +802,8 @@ def _date_times(chunks: list[_Chunk], n: int) -> Any:
         instants[at : at + c.n] = c.data if c.kind == _STAMP else _NAT
         at += c.n
         del c
-    return pd.array(instants.view("M8[ns]")).tz_localize("UTC")
+    # one copy (pandas' public constructors all copy); tz_localize would make a second
+    return pd.array(instants.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"))
 
 
 def _fill(chunks: list[_Chunk], n: int, dtype: Any) -> np.ndarray:
