@@ -193,6 +193,22 @@ def test_strings_read_as_date_times_come_back_exactly(layout):
     assert df["t"].tolist()[20] == "not a date"
 
 
+def test_date_time_chunks_of_different_spellings_join_or_stay_apart():
+    # numpy-written, then of two widths (pandas-read), then numpy-written again
+    pages = [
+        [{"t": "2024-01-01T08:00:00Z"}] * 3,
+        [{"t": "2024-01-01T08:00:00.5Z"}, {"t": "2024-01-01T08:00:00Z"}],
+        [{"t": "2024-01-01 08:00:00"}] * 2,
+        [{"t": "2024-01-01T08:00:00Z"}] * 2,
+    ]
+    df = built(pages, chunk_rows=1)
+    assert df["t"].dtype == "datetime64[ns, UTC]"
+    assert df["t"][3] == pd.Timestamp("2024-01-01T08:00:00.5Z")
+    assert (df["t"].drop(3) == pd.Timestamp("2024-01-01T08:00:00Z")).all()
+    strings = built([*pages, [{"t": "soon"}]], chunk_rows=1)["t"]
+    assert strings.tolist() == [r["t"] for p in pages for r in p] + ["soon"]
+
+
 def test_date_only_strings_stay_strings():
     df = build_frame([[{"born": "1985-03-02"}, {"born": "1990-12-31"}]])
     assert df["born"].dtype == pd.Series(["a"]).dtype

@@ -1,11 +1,14 @@
 """One DataFrame from many pages of JSON rows, built column by column as the pages arrive.
 
-:class:`TableBuilder` flattens each page's nested objects to dotted columns as it is added
-and keeps, per column, a short list of raw values that is turned into a compact typed chunk
-(``int64``, ``float64``, ``bool``, pandas' string array, or ``object`` when nothing narrower
-holds the values exactly) every ``chunk_rows`` rows. The page's dicts are not kept. The
-column's dtype is decided once, in :meth:`TableBuilder.frame`, from all its chunks together,
-so it is the dtype pandas infers for the whole column, whatever the page splits.
+:class:`TableBuilder` flattens each page's nested objects to dotted columns as it is added,
+one key at a time, and keeps the page's cells per column until ``chunk_rows`` rows have
+come; they are then typed into a compact chunk (``int64``, ``float64``, ``bool``, instants
+for ISO-8601 date-times, pandas' string array, or ``object`` when nothing narrower holds
+them exactly) and the Python values are let go. The page's dicts are never kept.
+Consecutive chunks of one numeric type share one growing buffer. Each column's dtype is
+decided once, in :meth:`TableBuilder.frame`, from all its chunks together, so it is the
+dtype pandas infers for the whole column, whatever the page splits; the frame takes the
+columns over one at a time, so nothing is held twice.
 
     >>> b = TableBuilder()
     >>> b.add([{"id": 1, "v": {"kg": 70.5}, "at": "2024-01-01T08:00:00Z"}])
@@ -36,8 +39,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CHUNK_ROWS", "MAX_DEPTH", "TableBuilder", "build_frame"]
 
-CHUNK_ROWS: Final = 4096
-"""Rows of raw values a column holds before they become a typed chunk."""
+CHUNK_ROWS: Final = 1000
+"""Rows of Python values a column holds before they become a typed chunk. Small: pending
+values (about 4x an int64 column) also keep the allocator's arenas of their page in use;
+larger chunks save little time (one pandas call per chunk and string column)."""
 MAX_DEPTH: Final = 32
 """Levels of nested objects flattened by default; deeper objects stay dict cells."""
 
@@ -78,9 +83,10 @@ class _Chunk:
     ``data`` bool, nothing missing. ``_TEXT``: ``data`` a pandas string array (an object
     array where pandas has no string dtype), ``nones`` as for ``_NUM``. ``_STAMP``: strings
     that all parsed as ISO-8601 date-times: ``data`` their instants (int64 ns since the
-    epoch, UTC, NaT for the missing cells), ``text`` the strings joined end to end and
-    ``width`` their length (an int when all have one length, else an int32 array): enough
-    to give the strings back if another chunk of the column is not date-times. ``_OBJ``:
+    epoch, UTC, NaT for the missing cells) and what gives the strings back if another chunk
+    of the column is not date-times: ``text``, the strings joined end to end, and ``width``
+    their length (an int when all have one, else an int32 array), or, when numpy writes
+    them exactly, no text and ``width`` its spelling (unit, timezone, separator). ``_OBJ``:
     ``data`` the values as they came, in an object array.
     """
 
@@ -107,8 +113,10 @@ class _Chunk:
 
 
 class _Column:
-    """One column under construction: typed chunks, then raw values not typed yet (kept as
-    the per-page sequences they came in, with the set of their types)."""
+    """One column under construction: typed chunks, then the cells not typed yet, as the
+    per-page tuples they came in (a tuple of scalars is untracked by the garbage collector
+    once it has seen it; a list would be scanned again at every collection), with the set
+    of their types."""
 
     __slots__ = ("chunks", "dates", "n", "pending", "segments", "types")
 
@@ -528,7 +536,10 @@ def _joins(last: _Chunk, new: _Chunk) -> bool:
         return False
     if len(kinds) == 1:
         # date-times join when numpy can write them back (no text kept), in one spelling
-        return last.kind != _STAMP or (isinstance(last.width, tuple) and last.width == new.width)
+        spellings = (last.width, new.width)
+        return last.kind != _STAMP or (
+            all(isinstance(w, tuple) for w in spellings) and spellings[0] == spellings[1]
+        )
     if kinds != {_INT64, _NUM}:
         return False
     ints = last if last.kind == _INT64 else new
