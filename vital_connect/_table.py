@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable, Sequence
+from functools import lru_cache
 from itertools import chain, repeat
 from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, Final
@@ -625,48 +626,51 @@ def _objects(values: Sequence[Any], types: set[type]) -> np.ndarray:
 def _stamps(values: Sequence[Any], objects: Any, nones: Any, pure: bool) -> _Chunk | None:
     """A chunk of strings as instants, if every one is an ISO-8601 date-time; else None.
 
-    A cheap test first: the first string starts like a date-time (date, separator, hour),
-    and every one is long enough and has a date-time separator after its date, so that
-    date-only strings never count. pandas' ISO-8601 parser then reads them all or raises.
+    Strings of one width and one layout are read with numpy, which checks every character.
+    Otherwise a cheap test comes first, so that date-only strings never count (each is long
+    enough for an hour and has a date-time separator after its date), then pandas'
+    ISO-8601 parser reads them all or raises.
     """
     import numpy as np
     import pandas as pd
 
     texts = values if pure else [v for v in values if isinstance(v, str)]
-    if not _ISO_HEAD.match(texts[0]):
+    first = texts[0]
+    if not _ISO_HEAD.match(first):
         return None
-    lengths = list(map(len, texts))
-    if min(lengths) < _SHORTEST_DATE_TIME:
+    widths = set(map(len, texts))
+    if len(widths) == 1:
+        width = len(first)
+        layout = _iso_layout(first, width)
+        text = "".join(texts)
+        found = None if layout is None else _fixed_width_instants(text, width, layout)
+        if found is not None and layout is not None:
+            instants, separator = found
+            if not pure:  # place the instants among the missing cells
+                instants = np.full(len(values), _NAT, dtype=np.int64)
+                instants[~pd.isna(objects)] = found[0]
+            unit = _UNITS.get(layout[:2])
+            if unit is not None and separator and layout[2] != "+":
+                # numpy writes these strings back exactly: no need to keep them
+                spelling = (unit, "UTC" if layout[2] == "Z" else "naive", separator)
+                return _Chunk(_STAMP, len(values), instants, nones=nones, width=spelling)
+            return _Chunk(_STAMP, len(values), instants, nones=nones, text=text, width=width)
+    if min(widths) < _SHORTEST_DATE_TIME:
         return None
     if not set(map(itemgetter(10), texts)) <= _DATE_TIME_SEPARATORS:
         return None
-    text = "".join(texts)
-    width: Any = lengths[0]
-    same = lengths.count(width) == len(lengths)
-    layout = _iso_layout(texts[0], width) if same else None
-    found = None if layout is None else _fixed_width_instants(text, width, layout)
-    if found is not None:  # one layout, read by numpy; place the instants among the cells
-        instants, separator = found
-        if not pure:
-            instants = np.full(len(values), _NAT, dtype=np.int64)
-            instants[~pd.isna(objects)] = found[0]
-        seconds, digits, offset = layout  # type: ignore[misc]
-        unit = _UNITS.get((seconds, digits))
-        if unit is not None and separator and offset != "+":
-            # numpy writes these strings back exactly: no need to keep them
-            spelling = (unit, "UTC" if offset == "Z" else "naive", separator)
-            return _Chunk(_STAMP, len(values), instants, nones=nones, width=spelling)
-    else:
-        try:
-            parsed = pd.to_datetime(objects, format="ISO8601", utc=True, cache=False)
-            instants = parsed.as_unit("ns").asi8  # OutOfBoundsDatetime past 2262
-        except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
-            return None
-    if not same:
-        width = np.array(lengths, dtype=np.int32)
-    return _Chunk(_STAMP, len(values), instants, nones=nones, text=text, width=width)
+    try:
+        parsed = pd.to_datetime(objects, format="ISO8601", utc=True, cache=False)
+        instants = parsed.as_unit("ns").asi8  # OutOfBoundsDatetime past 2262
+    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+        return None
+    lengths: Any = len(first)
+    if len(widths) > 1:
+        lengths = np.fromiter(map(len, texts), dtype=np.int32, count=len(texts))
+    return _Chunk(_STAMP, len(values), instants, nones=nones, text="".join(texts), width=lengths)
 
 
+_MONTH_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _UNITS: Final = {(False, 0): "m", (True, 0): "s", (True, 3): "ms", (True, 6): "us", (True, 9): "ns"}
 
 
@@ -693,6 +697,44 @@ def _iso_layout(sample: str, width: int) -> tuple[bool, int, str] | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _template(width: int, layout: tuple[bool, int, str]) -> tuple[Any, ...]:
+    """What every string of this width and layout must be, character by character (lowest
+    and highest byte: digits, or one fixed character; the T-or-space separator and an
+    offset's sign are checked apart), and where its two-digit fields are, with their
+    ranges: century, year, month, day, hour, minute[, second][, offset hour, minute]."""
+    import numpy as np
+
+    seconds, digits, offset = layout
+    lo = np.full(width, ord("0"), dtype=np.uint8)
+    hi = np.full(width, ord("9"), dtype=np.uint8)
+    fixed = {4: "-", 7: "-", 13: ":"}
+    pairs = [0, 2, 5, 8, 11, 14]
+    low, high = [0, 0, 1, 1, 0, 0], [99, 99, 12, 31, 23, 59]
+    if seconds:
+        fixed[16] = ":"
+        pairs.append(17)
+        low.append(0)
+        high.append(59)
+    if digits:
+        fixed[19] = "."
+    tz = width - 6
+    if offset == "Z":
+        fixed[width - 1] = "Z"
+    elif offset:
+        fixed[tz + 3] = ":"
+        pairs += [tz + 1, tz + 4]
+        low += [0, 0]
+        high += [23, 59]
+        lo[tz], hi[tz] = ord("+"), ord("-")
+    for at, char in fixed.items():
+        lo[at] = hi[at] = ord(char)
+    lo[10], hi[10] = ord(" "), ord("T")
+    tens = np.array(pairs)
+    powers = 10 ** np.arange(8, 8 - digits, -1, dtype=np.int64)
+    return lo, hi, tens, np.array(low), np.array(high), powers, tz
+
+
 def _fixed_width_instants(
     text: str, width: int, layout: tuple[bool, int, str]
 ) -> tuple[Any, str] | None:
@@ -706,24 +748,10 @@ def _fixed_width_instants(
     if not text.isascii():
         return None
     seconds, digits, offset = layout
+    lo, hi, tens, low, high, powers, tz = _template(width, layout)
     chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(-1, width)
-    seps = [(4, b"-"), (7, b"-"), (13, b":")]
-    places = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]
-    if seconds:
-        seps.append((16, b":"))
-        places += [17, 18]
-    if digits:
-        seps.append((19, b"."))
-        places += list(range(20, 20 + digits))
-    tz = width - 6
-    if offset == "Z":
-        seps.append((width - 1, b"Z"))
-    elif offset:
-        seps.append((tz + 3, b":"))
-        places += [tz + 1, tz + 2, tz + 4, tz + 5]
-    for at, char in seps:
-        if not (chars[:, at] == ord(char)).all():
-            return None
+    if not ((chars >= lo) & (chars <= hi)).all():
+        return None
     tees = chars[:, 10] == ord("T")
     if tees.all():
         separator = "T"
@@ -733,24 +761,18 @@ def _fixed_width_instants(
         separator = ""
     else:
         return None
-    if offset == "+" and not np.isin(chars[:, tz], (ord("+"), ord("-"))).all():
+    if offset == "+" and (chars[:, tz] == ord(",")).any():  # between "+" and "-"
         return None
-    d = chars[:, places].astype(np.int64) - ord("0")
-    if ((d < 0) | (d > 9)).any():
+    fields = chars[:, tens].astype(np.int64) * 10 + chars[:, tens + 1] - 11 * ord("0")
+    if not ((fields >= low) & (fields <= high)).all():
         return None
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    hour, minute = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
-    second = d[:, 12] * 10 + d[:, 13] if seconds else np.zeros(len(d), dtype=np.int64)
+    year = fields[:, 0] * 100 + fields[:, 1]
+    month, day, hour, minute = fields[:, 2], fields[:, 3], fields[:, 4], fields[:, 5]
+    if not ((year >= 1678) & (year <= 2261)).all():
+        return None
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-    valid = (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12)
-    if not valid.all():
-        return None
-    last = month_days[month - 1] + ((month == 2) & leap)
-    if not ((day >= 1) & (day <= last) & (hour <= 23) & (minute <= 59)).all():
-        return None
-    if not (second <= 59).all():
+    last = np.array(_MONTH_DAYS)[month - 1] + ((month == 2) & leap)
+    if not (day <= last).all():
         return None
     # days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil)
     y = year - (month <= 2)
@@ -758,20 +780,15 @@ def _fixed_width_instants(
     yoe = y - era * 400
     doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    total = ((days * 24 + hour) * 60 + minute) * 60 + second
+    total = ((days * 24 + hour) * 60 + minute) * 60
+    if seconds:
+        total += fields[:, 6]
     if offset == "+":
-        at = 12 + (2 if seconds else 0) + digits
-        oh, om = d[:, at] * 10 + d[:, at + 1], d[:, at + 2] * 10 + d[:, at + 3]
-        if not ((oh <= 23) & (om <= 59)).all():
-            return None
         sign = np.where(chars[:, tz] == ord("-"), -1, 1)
-        total = total - sign * (oh * 3600 + om * 60)
+        total -= sign * (fields[:, -2] * 3600 + fields[:, -1] * 60)
     instants = total * 1_000_000_000
     if digits:
-        fraction = np.zeros(len(year), dtype=np.int64)
-        for k in range(digits):
-            fraction = fraction * 10 + d[:, 14 + k]
-        instants = instants + fraction * 10 ** (9 - digits)
+        instants += (chars[:, 20 : 20 + digits].astype(np.int64) - ord("0")) @ powers
     return instants, separator
 
 
