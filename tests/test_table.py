@@ -385,6 +385,46 @@ def test_dict_subclass_rows_are_rows():
     assert df.to_dict("list") == {"a": [1], "b.c": [2]}
 
 
+def test_rows_with_a_default_are_read_not_written():
+    from collections import defaultdict
+
+    rows = [defaultdict(int, a=1), defaultdict(int, b=2), defaultdict(int, a=3)]
+    df = build_frame([rows])
+    assert [dict(r) for r in rows] == [{"a": 1}, {"b": 2}, {"a": 3}]  # no key added
+    assert df["a"].tolist()[::2] == [1.0, 3.0] and df["a"].isna().tolist()[1]
+    same = [defaultdict(int, a=1, b=1), defaultdict(int, a=2, c=2)]  # same width, other keys
+    df = build_frame([same])
+    assert [dict(r) for r in same] == [{"a": 1, "b": 1}, {"a": 2, "c": 2}]
+    assert list(df.columns) == ["a", "b", "c"]
+
+
+def test_plain_rows_of_one_width_with_other_keys():
+    rows = [{"a": 1, "b": 1}, {"a": 2, "c": 2}, {"c": 3, "a": 3}]
+    pd.testing.assert_frame_equal(build_frame([rows]), pd.json_normalize(rows))
+
+
+def test_subclasses_of_int_and_float_are_numbers():
+    from enum import IntEnum
+
+    class Level(IntEnum):
+        LOW = 1
+
+    class Reading(float):
+        pass
+
+    df = build_frame([[{"n": Level.LOW, "x": Reading(1.5)}], [{"n": 2, "x": None}]])
+    assert df["n"].dtype == "int64" and df["n"].tolist() == [1, 2]
+    assert df["x"].dtype == "float64" and df["x"][0] == 1.5
+
+
+def test_add_takes_pages_not_single_objects():
+    b = TableBuilder()
+    with pytest.raises(TypeError):
+        b.add({"a": 1})
+    b.add(iter([{"a": 1}]))  # any iterable of rows
+    assert len(b) == 1
+
+
 @pytest.mark.parametrize("pages", [[], [[]], [[], []]])
 def test_empty_input_gives_an_empty_frame(pages):
     df = build_frame(pages)

@@ -199,6 +199,8 @@ class TableBuilder:
         """Add one page: the rows as decoded from JSON (dicts, normally)."""
         if self._done:
             raise RuntimeError("frame() was called: this builder takes no more rows")
+        if isinstance(rows, (dict, str, bytes)):
+            raise TypeError(f"add() takes a page of rows (a list), not a {type(rows).__name__}")
         page = rows if isinstance(rows, list) else list(rows)
         if not page:
             return
