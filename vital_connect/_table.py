@@ -824,14 +824,17 @@ def _date_times(chunks: list[_Chunk], n: int) -> Any:
     import numpy as np
     import pandas as pd
 
-    instants = np.empty(n, dtype=np.int64)
-    at = 0
-    chunks.reverse()
-    while chunks:
-        c = chunks.pop()
-        instants[at : at + c.n] = c.data if c.kind == _STAMP else _NAT
-        at += c.n
-        del c
+    if len(chunks) == 1:  # the column grew in one buffer
+        instants = chunks.pop().data
+    else:
+        instants = np.empty(n, dtype=np.int64)
+        at = 0
+        chunks.reverse()
+        while chunks:
+            c = chunks.pop()
+            instants[at : at + c.n] = c.data if c.kind == _STAMP else _NAT
+            at += c.n
+            del c
     # one copy (pandas' public constructors all copy); tz_localize would make a second
     return pd.array(instants.view("M8[ns]"), dtype=pd.DatetimeTZDtype("ns", "UTC"))
 
