@@ -161,11 +161,15 @@ class TableBuilder:
         max_depth: levels of nested objects flattened, as ``json_normalize``'s
             ``max_level``: an object deeper than that is kept whole, as a dict cell (the
             flattening is iterative, so a hostile 100,000-level object costs no recursion).
-        chunk_rows: rows of raw values a column holds before typing them into a chunk.
+        chunk_rows: rows of Python values a column holds before typing them into a chunk
+            (see ``CHUNK_ROWS``).
 
-    Pages must be added from one thread at a time, in row order. :meth:`frame` hands the
-    columns over to the DataFrame it returns, freeing the chunks as it goes: it can be
-    called once, and nothing can be added after it.
+    The builder keeps no reference to a page or its rows once :meth:`add` returns (only
+    to cells that are themselves lists or dicts): drop the page before decoding the next
+    one and the pull holds one decoded page at a time. Pages must be added from one
+    thread at a time, in row order. :meth:`frame` hands the columns over to the DataFrame
+    it returns, freeing the chunks as it goes: it can be called once, and nothing can be
+    added after it.
     """
 
     def __init__(
@@ -268,7 +272,10 @@ class TableBuilder:
         column.segments = []
         column.pending = 0
         types, column.types = column.types, set()
-        _push(column.chunks, self._chunk(column, values, types))
+        chunk = self._chunk(column, values, types)
+        if chunk.kind not in (_TEXT, _STAMP, _NULL):
+            column.dates = False  # not a column of strings: no need to try reading dates
+        _push(column.chunks, chunk)
 
     def _text_dtype(self) -> Any:
         if self._text is None:
