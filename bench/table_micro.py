@@ -2,22 +2,25 @@
 
 Run from the repository root::
 
-    python bench/table_micro.py            # the figures: a few minutes on 2 cores
+    python bench/table_micro.py            # the figures: about four minutes on 2 cores
     python bench/table_micro.py --quick    # tiny sizes: a smoke test, not a measurement
+
+pandas 3 stores strings in Arrow when pyarrow is installed and in Python objects when it
+is not: run it in both environments (e.g. a second venv, or ``pip uninstall pyarrow``).
 
 Data: pages of rows shaped like the sandbox's measurements (a nested ``patient`` and
 ``device``, 9 columns once flattened, ``value`` an int or a float by type, one ISO-8601
 ``measured_at`` per row), built here so the script needs neither the sandbox nor a server.
 
-Time: every figure is a ratio against a baseline run side by side in this process,
-interleaved (round r starts with contender r) over several rounds; the ratio is the median
-of the per-round ratios (lowest and highest round in brackets), because a shared machine is
-noisy. Memory: tracemalloc's peak in this process (Python's allocators and numpy's
-buffers; not Arrow's own pool, which pyarrow-backed strings use), and the peak resident set
-of fresh processes (``VmHWM`` from ``/proc/self/status``, reset before the pull), both over
-what was in use before the pull, against the final frame's ``memory_usage(deep=True)``.
-Goals that are missed are reported, not raised; the exit status is 1 only when a frame is
-wrong.
+Time: each figure is a ratio of two contenders run side by side in this process, a, b,
+b, a in every round (so each run has its neighbour in time), wall time and this process's
+CPU time; the median of the per-pair ratios, lowest and highest in brackets, because a
+shared machine is noisy. Memory, over what was in use before the pull and against the
+final frame's ``memory_usage(deep=True)``: tracemalloc's peak in this process (Python's
+allocators and numpy's buffers; not Arrow's pool, where pyarrow-backed strings live), and
+in fresh processes the peak resident set (``VmHWM`` from ``/proc/self/status``, reset
+before the pull) and tracemalloc's peak plus the Arrow pool's. Goals that are missed are
+reported, not raised; the exit status is 1 only when a frame is wrong.
 """
 
 from __future__ import annotations
