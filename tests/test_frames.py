@@ -1,68 +1,37 @@
-"""JSON -> DataFrame: the same cells as pandas.json_normalize, however the rows are paged."""
+"""JSON and CSV answers to DataFrames, as the session builds them (the builder's own
+property tests against pd.json_normalize are tests/test_table.py)."""
 
 from __future__ import annotations
 
-import itertools
-
 import pandas as pd
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from vital_connect._frames import concat_frames, records_frame
-from vital_connect._paging import page_urls
-
-scalar = st.none() | st.integers(-5, 5) | st.floats(-10, 10, allow_nan=False) | st.text(max_size=3)
-record = st.recursive(
-    st.dictionaries(st.sampled_from("abc"), scalar, max_size=3),
-    lambda inner: st.dictionaries(st.sampled_from("abcde"), scalar | inner, max_size=4),
-    max_leaves=8,
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(rows=st.lists(record, min_size=1, max_size=12), cuts=st.lists(st.integers(1, 11)))
-def test_paged_frames_equal_json_normalize(rows, cuts):
-    bounds = sorted({0, len(rows), *(c for c in cuts if c < len(rows))})
-    pages = [rows[a:b] for a, b in itertools.pairwise(bounds)]
-    ours = concat_frames([records_frame(p) for p in pages])
-    theirs = pd.json_normalize(rows)
-    if theirs.empty and not len(theirs.columns):
-        assert ours.empty
-        return
-    assert set(ours.columns) == set(theirs.columns)
-
-    def cells(df):  # missing is missing (None or NaN), 0 equals 0.0
-        return df.astype(object).where(df.notna(), None)
-
-    pd.testing.assert_frame_equal(
-        cells(ours[list(theirs.columns)]),
-        cells(theirs),
-        check_dtype=False,
-        check_column_type=False,
-    )
-    # a column is numeric in ours whenever it is in json_normalize's
-    for name in theirs.columns:
-        if pd.api.types.is_numeric_dtype(theirs[name]):
-            assert pd.api.types.is_numeric_dtype(ours[name]), name
+from vital_connect._frames import csv_frame, object_frame
+from vital_connect._table import build_frame
 
 
 def test_null_on_a_whole_page_keeps_the_column_numeric():
-    pages = [[{"id": 1, "glucose": None}], [{"id": 2, "glucose": 5.4}]]
-    df = concat_frames([records_frame(p) for p in pages])
+    df = build_frame([[{"id": 1, "glucose": None}], [{"id": 2, "glucose": 5.4}]])
     assert df["glucose"].dtype == "float64"
 
 
 def test_nested_columns_stay_together():
     rows = [{"id": 1, "v": {"kg": 70}, "src": {"d": "x"}}, {"id": 2, "v": {"bpm": 60}}]
-    assert list(records_frame(rows).columns) == ["id", "v.kg", "v.bpm", "src.d"]
+    assert list(build_frame([rows]).columns) == ["id", "v.kg", "v.bpm", "src.d"]
 
 
-def test_page_urls_for_page_numbers_and_offsets():
-    first = {"count": 45, "next": "https://x.test/api/?page=2&page_size=20"}
-    assert page_urls(first, first["next"], 20) == [
-        "https://x.test/api/?page=2&page_size=20",
-        "https://x.test/api/?page=3&page_size=20",
-    ]
-    first = {"count": 25, "next": "https://x.test/api/?limit=10&offset=10"}
-    assert [u.split("offset=")[1] for u in page_urls(first, first["next"], 10)] == ["10", "20"]
-    assert page_urls({"next": "https://x.test/?cursor=abc"}, "https://x.test/?cursor=abc", 10) == []
+def test_timestamps_become_utc_datetimes_and_dates_stay_text():
+    df = build_frame([[{"at": "2024-01-01T09:00:00+01:00", "born": "1985-03-02"}]])
+    assert str(df["at"].dtype) == "datetime64[ns, UTC]"
+    assert df.loc[0, "at"] == pd.Timestamp("2024-01-01T08:00:00Z")
+    assert df.loc[0, "born"] == "1985-03-02"
+
+
+def test_a_plain_object_is_one_row_and_a_scalar_a_value():
+    assert object_frame({"userid": "me", "n": 1}).to_dict("records") == [{"userid": "me", "n": 1}]
+    assert object_frame(5).to_dict("records") == [{"value": 5}]
+
+
+def test_csv_drops_the_byte_order_mark_and_reads_nan_markers():
+    df = csv_frame(b"\xef\xbb\xbfcaseid,x\n1,-nan(ind)\n2,3\n", na_values=("-nan(ind)",))
+    assert list(df.columns) == ["caseid", "x"] and df["x"].isna().tolist() == [True, False]
+    assert csv_frame(b"  \n").empty

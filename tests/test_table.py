@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle_frames import concat_frames, records_frame
 
-from vital_connect._frames import concat_frames, records_frame
 from vital_connect._table import TableBuilder, build_frame
 
 scalar = (

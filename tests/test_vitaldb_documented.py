@@ -137,7 +137,12 @@ def test_an_unknown_track_lists_the_case_tracks(dataset):
 
 def test_filelist_is_a_gzip_json_file_and_the_token_goes_in_the_query(webapi, replica):
     df = webapi.get("/api/filelist")
-    assert df.to_dict("records") == dv.FILELIST
+    expected = pd.DataFrame(dv.FILELIST)
+    for name in ("dtstart", "dtend", "dtupload"):  # Korea's time, without an offset
+        expected[name] = pd.to_datetime(expected[name]).dt.tz_localize("Asia/Seoul")
+        expected[name] = expected[name].dt.tz_convert("UTC").astype(df[name].dtype)
+    pd.testing.assert_frame_equal(df, expected, check_dtype=False, check_like=True)
+    assert str(df["dtstart"].dtype) == "datetime64[ns, UTC]"
     req = replica.requests[-1]
     assert req["path"] == "/api/filelist"
     assert ("access_token", "***") in req["query"]  # the replica masks what it recorded

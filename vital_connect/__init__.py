@@ -7,7 +7,7 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import dialects
 from ._connect import connect
@@ -65,7 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._panel import login_panel as login_panel
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # Imported on first use: the sandbox needs the optional Flask/PyJWT extra, and the panel
     # needs ipywidgets; `import vital_connect` stays light without them.
     if name == "sandbox":

@@ -22,7 +22,7 @@ from ._errors import (
     APIError,
     NotSupportedError,
 )
-from ._frames import FrameBuilder, object_frame, stamp
+from ._frames import object_frame, stamp
 from ._grants import TokenEndpoint
 from ._http import (
     DEFAULT_DEADLINE,
@@ -37,6 +37,7 @@ from ._paging import DEFAULT_MAX_PAGES, Pull, Request
 from ._providers import Provider, get_provider
 from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
+from ._table import TableBuilder
 from ._transport import check_destination, normalize_timeout
 from ._views import session_html, session_text
 from .dialects import Json
@@ -289,7 +290,7 @@ class Session(DatasetMethods):
             return stamp(object_frame(payload), source, self.provider.name)
         from ._progress import PageBar
 
-        builder = FrameBuilder()
+        builder = TableBuilder()  # one frame for the pull, built column by column
         with PageBar(progress, self.provider.name) as bar:
             pull = Pull(
                 self._fetch_page,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .._providers import Provider
 
 NA_VALUES = ("-nan(ind)",)  # as the official client passes to read_csv
+LOCAL_ZONE = "Asia/Seoul"  # where VitalDB's servers and recorders keep time (see tidy)
 JSON_FILES = ("/api/filelist", "/api/tracklist", "/api/receive")
 AUTH_PREFIXES = ("/oauth2/", "/api/")
 
@@ -108,6 +109,20 @@ class VitalDB(Dialect):
         return fill_wave_times(csv_frame(data, na_values=NA_VALUES))
 
     def tidy(self, df: pd.DataFrame, path: str) -> pd.DataFrame:
+        # The Web API writes its Datetime fields without an offset ("2024-03-04 08:30:12");
+        # the docs name no zone. VitalDB runs in Seoul, its file names are local times and
+        # a .vital file's own header gives tzbias -540 (Korea): so these are Korea's time,
+        # not UTC, which the frame builder assumes for a time without an offset.
+        if not path.startswith(JSON_FILES):
+            return df
+        import pandas as pd
+
+        for name in df.columns:
+            column = df[name]
+            if isinstance(column.dtype, pd.DatetimeTZDtype):
+                df[name] = (
+                    column.dt.tz_localize(None).dt.tz_localize(LOCAL_ZONE).dt.tz_convert("UTC")
+                )
         return df
 
 
