@@ -4,11 +4,27 @@ import vital_connect as vc
 
 
 def test_all_matches_public_names():
-    public = {n for n in vars(vc) if not n.startswith("_")} | {"sandbox", "login_panel"}
+    for name in vc.__all__:  # the lazy ones become attributes once asked for
+        getattr(vc, name)
+    public = {n for n in vars(vc) if not n.startswith("_")}
     public -= {"annotations", "TYPE_CHECKING"}
     # submodules imported as a side effect are not API
     public -= {"cli"}
     assert set(vc.__all__) == public | {"__version__"}
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vital_connect as vc; "
+        "print(sorted(m for m in ('pandas', 'ipywidgets', 'flask', 'vital_connect._session') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr  # each loads when first needed
+    assert vc.connect.__module__ == "vital_connect._connect"
 
 
 def test_dir_shows_the_public_names_only():

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import dialects
-from ._connect import connect
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -26,10 +24,18 @@ from ._errors import (
     VitalConnectError,
     VitalConnectWarning,
 )
-from ._providers import Provider, providers, register_provider
-from ._session import Session
-from ._token import Token
-from .dialects import Dialect
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import dialects as dialects
+    from . import sandbox as sandbox
+    from ._connect import connect as connect
+    from ._panel import login_panel as login_panel
+    from ._providers import Provider as Provider
+    from ._providers import providers as providers
+    from ._providers import register_provider as register_provider
+    from ._session import Session as Session
+    from ._token import Token as Token
+    from .dialects import Dialect as Dialect
 
 __version__ = "0.2.0"
 
@@ -60,23 +66,33 @@ __all__ = [
     "sandbox",
 ]
 
-if TYPE_CHECKING:  # pragma: no cover
-    from . import sandbox as sandbox
-    from ._panel import login_panel as login_panel
+# Where each public name lives, imported on first use (PEP 562): `import vital_connect` stays
+# light (the errors only), and the sandbox (the Flask/PyJWT extra) and the panel
+# (ipywidgets) load only when asked for.
+_LAZY = {
+    "connect": "._connect",
+    "Session": "._session",
+    "Token": "._token",
+    "Provider": "._providers",
+    "providers": "._providers",
+    "register_provider": "._providers",
+    "Dialect": ".dialects",
+    "login_panel": "._panel",
+}
+_SUBMODULES = {"dialects", "sandbox"}
 
 
 def __getattr__(name: str) -> object:
-    # Imported on first use: the sandbox needs the optional Flask/PyJWT extra, and the panel
-    # needs ipywidgets; `import vital_connect` stays light without them.
-    if name == "sandbox":
-        import importlib
+    import importlib
 
-        return importlib.import_module(".sandbox", __name__)
-    if name == "login_panel":
-        from ._panel import login_panel
-
-        return login_panel
-    raise AttributeError(f"module 'vital_connect' has no attribute {name!r}")
+    if name in _SUBMODULES:
+        value: object = importlib.import_module(f".{name}", __name__)
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    else:
+        raise AttributeError(f"module 'vital_connect' has no attribute {name!r}")
+    globals()[name] = value  # found once, then an ordinary attribute
+    return value
 
 
 def __dir__() -> list[str]:

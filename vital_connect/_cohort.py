@@ -23,9 +23,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from ._dataset import Plan, case_frame, cohort_args, empty_cohort, find_cases, load_case, plan
+from ._dataset import Plan, case_frame, cohort_args, empty_cohort, plan
 from ._dataset import load_cases as load_pandas
 from ._errors import NotSupportedError
 
@@ -98,30 +98,3 @@ def load_cases(s: Session, caseids: Any, tracks: Any, interval: float | None, *,
         return load_pandas(s, caseids, tracks, interval)
     ids, names, seconds = cohort_args(s, caseids, tracks, interval)
     return dask_frame(s, ids, names, seconds)
-
-
-class DatasetMethods:
-    """VitalDB's open dataset in the researcher's vocabulary, as ``Session`` methods (a
-    provider without a dataset raises NotSupportedError)."""
-
-    def find_cases(self, tracks: list[str] | str) -> list[int]:
-        """VitalDB open dataset: the case ids that have every named track."""
-        return find_cases(cast("Session", self), tracks)
-
-    def load_case(
-        self, caseid: int, tracks: list[str] | str, interval: float | None = None
-    ) -> pd.DataFrame:
-        """VitalDB open dataset: the named tracks of one case, one column each, by time."""
-        return load_case(cast("Session", self), caseid, tracks, interval)
-
-    def load_cases(
-        self,
-        caseids: list[int],
-        tracks: list[str] | str,
-        interval: float | None = None,
-        *,
-        dask: bool = False,
-    ) -> Any:
-        """VitalDB open dataset: many cases in one frame with a ``caseid`` index level;
-        ``dask=True``: a Dask frame, one partition per case (the ``[dask]`` extra)."""
-        return load_cases(cast("Session", self), caseids, tracks, interval, dask=dask)

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _dataset_cache as dataset_cache
 from ._errors import APIError, ConfigurationError, NotSupportedError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +74,8 @@ def trks(s: Session) -> pd.DataFrame:
         cached = s.__dict__.get("_vc_trks")
     if cached is not None:
         return cached
+    from . import _dataset_cache as dataset_cache
+
     table = dataset_cache.get(s, "/trks")
     missing = {"caseid", "tname", "tid"} - set(table.columns)
     if missing:
@@ -143,6 +144,8 @@ def plan(s: Session, caseids: Sequence[int], names: list[str]) -> list[Plan]:
 
 
 def _track(s: Session, tid: str) -> pd.DataFrame:
+    from . import _dataset_cache as dataset_cache
+
     return dataset_cache.get(s, f"/{tid}")
 
 

@@ -16,8 +16,8 @@ import requests
 
 from ._auth import TokenAuth
 from ._cache import make_cache
-from ._cohort import DatasetMethods
 from ._credentials import SECRET, Credentials, CredentialStore, infer_grant
+from ._dataset_methods import DatasetMethods
 from ._errors import (
     APIError,
     NotSupportedError,
@@ -37,7 +37,6 @@ from ._paging import DEFAULT_MAX_PAGES, Pull, Request
 from ._providers import Provider, get_provider
 from ._redact import Secret, install_log_filter, redact, register_secret, secret
 from ._routing import Router
-from ._table import TableBuilder
 from ._transport import check_destination, normalize_timeout
 from ._views import session_html, session_text
 from .dialects import Json
@@ -289,6 +288,7 @@ class Session(DatasetMethods):
                 )
             return stamp(object_frame(payload), source, self.provider.name)
         from ._progress import PageBar
+        from ._table import TableBuilder
 
         builder = TableBuilder()  # one frame for the pull, built column by column
         with PageBar(progress, self.provider.name) as bar:
