@@ -92,9 +92,18 @@ def dask_frame(s: Session, ids: list[int], names: list[str], interval: float | N
     )
 
 
-def load_cases(s: Session, caseids: Any, tracks: Any, interval: float | None, *, dask: bool) -> Any:
-    """``Session.load_cases``: a pandas frame, or with ``dask`` one partition per case."""
+def load_cases(
+    s: Session,
+    caseids: Any,
+    tracks: Any,
+    interval: float | None,
+    *,
+    dask: bool,
+    progress: bool | None = None,
+) -> Any:
+    """``Session.load_cases``: a pandas frame, or with ``dask`` one partition per case
+    (Dask shows its own progress: its dashboard, or ``dask.diagnostics``)."""
     if not dask:
-        return load_pandas(s, caseids, tracks, interval)
+        return load_pandas(s, caseids, tracks, interval, progress=progress)
     ids, names, seconds = cohort_args(s, caseids, tracks, interval)
     return dask_frame(s, ids, names, seconds)

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
 from ._errors import APIError, ConfigurationError, NotSupportedError
+from ._progress import Bar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -154,6 +155,8 @@ def load_case(
     caseid: int,
     tracks: Sequence[str] | str,
     interval: float | None = None,
+    *,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """One case's named tracks, one column each in the order asked, indexed by ``time``
     (seconds from the case's start).
@@ -167,19 +170,31 @@ def load_case(
     seconds = check_interval(interval)
     names = track_names(tracks)
     (chosen,) = plan(s, [caseid], names)
-    return case_frame(s, int(caseid), chosen, names, seconds)
+    with Bar(progress, f"case {caseid}", unit="track", total=len(chosen)) as bar:
+        return case_frame(s, int(caseid), chosen, names, seconds, bar)
 
 
 def case_frame(
-    s: Session, caseid: int, chosen: Plan, names: list[str], interval: float | None
+    s: Session,
+    caseid: int,
+    chosen: Plan,
+    names: list[str],
+    interval: float | None,
+    bar: Bar | None = None,
 ) -> pd.DataFrame:
     """The frame of one planned case: its track files fetched concurrently, put side by
     side (float64 columns named as asked, a float64 ``time`` index)."""
     import pandas as pd
 
+    def fetch(pair: tuple[str, str]) -> pd.DataFrame:
+        frame = _track(s, pair[1])
+        if bar is not None:
+            bar.advance()
+        return frame
+
     workers = max(1, min(TRACK_WORKERS, len(chosen)))
     with ThreadPoolExecutor(workers, thread_name_prefix="vital-connect-track") as pool:
-        frames = list(pool.map(lambda pair: _track(s, pair[1]), chosen))
+        frames = list(pool.map(fetch, chosen))
     series = [_as_series(df, asked) for df, asked in zip(frames, names, strict=True)]
     if interval is None:
         out = pd.concat(series, axis=1, sort=True)
@@ -268,6 +283,8 @@ def load_cases(
     caseids: Sequence[int],
     tracks: Sequence[str] | str,
     interval: float | None = None,
+    *,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Many cases: one frame with a ``(caseid, time)`` index, cases fetched concurrently;
     every case and track name is checked against the track list before any file is
@@ -282,7 +299,14 @@ def load_cases(
         return out
     workers = max(1, min(CASE_WORKERS, len(ids)))
     with ThreadPoolExecutor(workers, thread_name_prefix="vital-connect-case") as pool:
-        frames = list(pool.map(lambda c, p: case_frame(s, c, p, names, seconds), ids, plans))
+        with Bar(progress, "cases", unit="case", total=len(ids)) as bar:
+
+            def one(caseid: int, chosen: Plan) -> pd.DataFrame:
+                frame = case_frame(s, caseid, chosen, names, seconds)
+                bar.advance()
+                return frame
+
+            frames = list(pool.map(one, ids, plans))
     out = pd.concat(frames, keys=ids, names=["caseid", "time"])
     out.attrs = {"caseids": ids, "interval": seconds}
     return out

@@ -23,12 +23,18 @@ class DatasetMethods:
         return find_cases(cast("Session", self), tracks)
 
     def load_case(
-        self, caseid: int, tracks: list[str] | str, interval: float | None = None
+        self,
+        caseid: int,
+        tracks: list[str] | str,
+        interval: float | None = None,
+        *,
+        progress: bool | None = None,
     ) -> pd.DataFrame:
-        """VitalDB open dataset: the named tracks of one case, one column each, by time."""
+        """VitalDB open dataset: the named tracks of one case, one column each, by time
+        (``progress``: a bar over its tracks; ``None`` in a notebook or terminal only)."""
         from ._dataset import load_case
 
-        return load_case(cast("Session", self), caseid, tracks, interval)
+        return load_case(cast("Session", self), caseid, tracks, interval, progress=progress)
 
     def load_cases(
         self,
@@ -37,9 +43,11 @@ class DatasetMethods:
         interval: float | None = None,
         *,
         dask: bool = False,
+        progress: bool | None = None,
     ) -> Any:
         """VitalDB open dataset: many cases in one frame with a ``caseid`` index level;
         ``dask=True``: a Dask frame, one partition per case (the ``[dask]`` extra)."""
         from ._cohort import load_cases
 
-        return load_cases(cast("Session", self), caseids, tracks, interval, dask=dask)
+        s = cast("Session", self)
+        return load_cases(s, caseids, tracks, interval, dask=dask, progress=progress)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Any
 
 from ._waiting import in_notebook
@@ -45,6 +46,7 @@ class Bar:
         self.min_steps = min_steps
         self.done = 0
         self._bar: Any = None
+        self._lock = threading.Lock()  # tracks and cases finish in several threads
 
     def __enter__(self) -> Bar:
         return self
@@ -77,7 +79,8 @@ class Bar:
         self._bar.update(done - self._bar.n)
 
     def advance(self, steps: int = 1) -> None:
-        self.update(self.done + steps)
+        with self._lock:
+            self.update(self.done + steps)
 
     def close(self) -> None:
         if self._bar is not None:
