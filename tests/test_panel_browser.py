@@ -188,3 +188,31 @@ def test_vitaldb_code_flow_in_the_browser(lab, shot_context, sandbox):
     assert_no_secrets(saved)
     assert "code=" not in saved
     page.close()
+
+
+def test_a_progress_bar_in_jupyterlab(lab, shot_context, sandbox):
+    """tqdm.auto in a notebook: a widget bar that counts the cohort's cases to the end."""
+    sandbox.reset()
+    notebook = lab["root"] / "progress.ipynb"
+    write_notebook(
+        notebook,
+        "import vital_connect as vc\n"
+        f"s = vc.connect('vitaldb', anonymous=True, base_url={sandbox.base_url('vitaldb')!r}, "
+        "cache=False)\n"
+        "tracks = ['SNUADC/ART', 'Solar8000/HR']\n"
+        "ids = s.find_cases(tracks)[:8]\n"
+        "df = s.load_cases(ids, tracks, interval=1)\n"
+        "print('ROWS', len(df))",
+    )
+    page = open_and_run_all(shot_context, lab, notebook.name)
+    bar = page.locator(".widget-hprogress")
+    bar.wait_for()
+    page.locator(".jp-OutputArea-output").filter(has_text="ROWS").wait_for()
+    label = page.locator(".jp-OutputArea-output").filter(has_text="cases:")
+    assert "8/8" in label.first.inner_text()
+    if SCREENSHOTS:
+        IMG_DIR.mkdir(parents=True, exist_ok=True)
+        page.locator(".jp-OutputArea").first.screenshot(
+            path=IMG_DIR / "progress-bar.png", animations="disabled"
+        )
+    page.close()
