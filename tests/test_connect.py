@@ -174,3 +174,42 @@ def test_provider_validates_its_data():
         vc.Provider(
             name="x", base_url="https://x.test", grants=("authorization_code",), token_path="/t"
         )
+
+
+def test_connect_takes_exactly_the_options():
+    """connect()'s keyword arguments are Options' fields: the options are typed once, and
+    the panel and the CLI take the same."""
+    import dataclasses
+    import inspect
+
+    from vital_connect._options import Options
+
+    params = inspect.signature(vc.connect).parameters
+    assert list(params)[1:] == [f.name for f in dataclasses.fields(Options)]
+    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items() if name != "provider")
+    with pytest.raises(vc.ConfigurationError, match=r"Unknown option.*paswsord"):
+        vc.login_panel("vidaplus", paswsord="x")
+
+
+def test_the_env_file_is_read_once_per_login(sb, isolated_user, monkeypatch):
+    """Credentials are read once per connect() and per renewal that runs the grant again;
+    never for a renewal by refresh token, nor on every request."""
+    from vital_connect import _credentials
+
+    creds = sb.credentials("vitalera", grant="password")
+    (isolated_user / ".env").write_text(
+        "".join(f"VITALERA_{k.upper()}={v}\n" for k, v in creds.items() if k != "grant")
+    )
+    reads = []
+    real = _credentials.read_dotenv
+    monkeypatch.setattr(_credentials, "read_dotenv", lambda path: reads.append(path) or real(path))
+    s = vc.connect("vitalera", cache=False)
+    assert len(reads) == 1
+    for _ in range(3):
+        s.get_json("/api/plans/")
+    s.refresh()  # a refresh token: no credentials needed
+    assert len(reads) == 1
+    s.auth.set_token(vc.Token(access_token=s.token.access_token), save=False)  # none left
+    sb.fail_next(1, 401, path="/vitalera/api/plans/")
+    s.get_json("/api/plans/")  # the 401 is answered by the password grant again
+    assert len(reads) == 2

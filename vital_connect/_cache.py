@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ._errors import ConfigurationError, TokenExpiredError, VitalConnectWarning
-from ._files import UnsafeDirectory, private_dir, write_atomically
+from ._files import private_dir_or_none, write_atomically
 from ._token import BadToken, Token
 
 CACHE_ENV = "VITAL_CONNECT_CACHE_DIR"
@@ -96,15 +96,12 @@ class FileCache:
         return self.directory / f"{key}.json"
 
     def _folder(self) -> Path | None:
-        try:
-            return private_dir(self.directory)
-        except (UnsafeDirectory, OSError) as exc:
-            why = str(exc) if isinstance(exc, UnsafeDirectory) else (exc.strerror or str(exc))
-            warn(
-                f"Not using the token cache in {str(self.directory)!r}: {why}. Tokens are "
-                f"kept in memory only; set {CACHE_ENV} to a folder of your own to cache them."
-            )
-            return None
+        return private_dir_or_none(
+            self.directory,
+            "token cache",
+            f"Tokens are kept in memory only; set {CACHE_ENV} to a folder of your own "
+            "to cache them.",
+        )
 
     @contextlib.contextmanager
     def locked(self, key: str, timeout: float = 30.0) -> Iterator[None]:

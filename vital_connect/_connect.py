@@ -53,23 +53,10 @@ def connect(
     """
     # held as Secret strings from here on: this frame's locals show '***' in a traceback
     password, client_secret = secret(password), secret(client_secret)
-    options = Options(
-        base_url=base_url,
-        grant=grant,
-        client_id=client_id,
-        client_secret=client_secret,
-        application_id=application_id,
-        username=username,
-        password=password,
-        redirect_uri=redirect_uri,
-        env_file=env_file,
-        cache=cache,  # anonymous too: it also says whether dataset files are kept on disk
-        timeout=timeout,
-        widget=widget,
-        wait=wait,
-        anonymous=anonymous,
-        lang=lang,
-    )
+    # every option as given (their names and types are Options' fields: a test keeps the
+    # two equal), the anonymous session's cache too: it says whether dataset files are kept
+    given = {name: value for name, value in locals().items() if name != "provider"}
+    options = Options(**given)
     return connect_with(provider, options)
 
 

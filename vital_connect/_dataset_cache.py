@@ -52,7 +52,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from ._cache import CACHE_ENV, cache_root
 from ._dataset_files import Damaged, Entry, read_own
 from ._errors import APIError, VitalConnectError, VitalConnectWarning
-from ._files import UnsafeDirectory, atomic_output, private_dir, write_atomically
+from ._files import atomic_output, private_dir_or_none, write_atomically
 from ._frames import stamp
 from ._http import CHUNK, GZIP_MAGIC, budget, check_deadline, gunzip, network_error, too_big
 from ._redact import redact
@@ -118,15 +118,12 @@ class DatasetCache:
         return f"{tail}-{hashlib.sha256(url.encode()).hexdigest()[:24]}"
 
     def _folder(self) -> Path | None:
-        try:
-            return private_dir(self.directory)
-        except (UnsafeDirectory, OSError) as exc:
-            why = str(exc) if isinstance(exc, UnsafeDirectory) else (exc.strerror or str(exc))
-            warn(
-                f"Not using the dataset cache in {str(self.directory)!r}: {why}. The files are "
-                f"downloaded every time; set {CACHE_ENV} to a folder of your own to keep them."
-            )
-            return None
+        return private_dir_or_none(
+            self.directory,
+            "dataset cache",
+            f"The files are downloaded every time; set {CACHE_ENV} to a folder of your own "
+            "to keep them.",
+        )
 
     # ------------------------------------------------------------------ the one entry point
 

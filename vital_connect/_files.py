@@ -6,9 +6,12 @@ import contextlib
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from ._errors import VitalConnectWarning
 
 
 class UnsafeDirectory(OSError):
@@ -33,6 +36,21 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def private_dir_or_none(path: Path, unusable: str, instead: str) -> Path | None:
+    """:func:`private_dir`, or None with a VitalConnectWarning saying why and what happens
+    ``instead`` (a cache is a convenience, never a reason to fail)."""
+    try:
+        return private_dir(path)
+    except (UnsafeDirectory, OSError) as exc:
+        why = str(exc) if isinstance(exc, UnsafeDirectory) else (exc.strerror or str(exc))
+        warnings.warn(
+            f"Not using the {unusable} in {str(path)!r}: {why}. {instead}",
+            VitalConnectWarning,
+            stacklevel=5,
+        )
+        return None
+
+
 def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
     """Replace ``path`` with ``text`` in one rename; keep its mode (0600 for a new file).
 
@@ -44,18 +62,8 @@ def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
             mode = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError:
             mode = 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with _replacing(path, mode, ".tmp") as fh:
+        fh.write(text.encode("utf-8"))
 
 
 @contextlib.contextmanager
@@ -64,9 +72,16 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     left behind); mode as for any new file of the user (0666 minus the umask)."""
     umask = os.umask(0)
     os.umask(umask)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    with _replacing(path, 0o666 & ~umask, ".part") as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, mode: int, suffix: str) -> Iterator[BinaryIO]:
+    """A temporary file beside ``path``, renamed over it once written and synced."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~umask)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()

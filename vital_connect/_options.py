@@ -6,19 +6,12 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ._credentials import FIELDS
 from ._errors import ConfigurationError
 from ._i18n import check_lang
 from ._transport import normalize_timeout
 
-CREDENTIALS = (
-    "base_url",
-    "client_id",
-    "client_secret",
-    "application_id",
-    "username",
-    "password",
-    "redirect_uri",
-)
+CREDENTIALS = FIELDS  # the credential options: the fields credentials come in
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from werkzeug.serving import LISTEN_QUEUE, get_sockaddr, make_server, select_address_family
 
@@ -22,6 +23,21 @@ GRANTS = {
     "vidaplus": ("password",),
     "vitaldb": ("password", "authorization_code"),
 }
+
+
+class _Setting:
+    """A knob of the running sandbox, read and written on its state (checked when set)."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        self.name = name
+        self.__doc__ = doc
+
+    def __get__(self, sandbox: Sandbox | None, owner: type | None = None) -> Any:
+        return self if sandbox is None else getattr(sandbox._state, self.name)
+
+    def __set__(self, sandbox: Sandbox, value: Any) -> None:
+        check = _page_size if self.name == "page_size" else _non_negative
+        setattr(sandbox._state, self.name, check(self.name, value))
 
 
 class Sandbox:
@@ -64,7 +80,7 @@ class Sandbox:
         settings = Settings(
             token_ttl=_non_negative("token_ttl", token_ttl),
             code_ttl=_non_negative("code_ttl", code_ttl),
-            page_size=_page_size(page_size),
+            page_size=_page_size("page_size", page_size),
             latency=_non_negative("latency", latency),
             rows=_rows(rows),
         )
@@ -139,42 +155,17 @@ class Sandbox:
             creds["grant"] = grant
         return creds
 
-    # settings, honoured by the next request
-    @property
-    def token_ttl(self) -> float:
-        """Lifetime in seconds of access and id tokens issued from now on."""
-        return self._state.token_ttl
-
-    @token_ttl.setter
-    def token_ttl(self, value: float) -> None:
-        self._state.token_ttl = _non_negative("token_ttl", value)
-
-    @property
-    def code_ttl(self) -> float:
-        """Lifetime in seconds of VitalDB authorization codes issued from now on."""
-        return self._state.code_ttl
-
-    @code_ttl.setter
-    def code_ttl(self, value: float) -> None:
-        self._state.code_ttl = _non_negative("code_ttl", value)
-
-    @property
-    def page_size(self) -> int:
-        """vitalera's default page size (a request's ``?page_size=`` overrides it)."""
-        return self._state.page_size
-
-    @page_size.setter
-    def page_size(self, value: int) -> None:
-        self._state.page_size = _page_size(value)
-
-    @property
-    def latency(self) -> float:
-        """Seconds slept before every answer."""
-        return self._state.latency
-
-    @latency.setter
-    def latency(self, value: float) -> None:
-        self._state.latency = _non_negative("latency", value)
+    # settings, honoured by the next request (each checked when set)
+    token_ttl = _Setting(
+        "token_ttl", "Lifetime in seconds of access and id tokens issued from now on."
+    )
+    code_ttl = _Setting(
+        "code_ttl", "Lifetime in seconds of VitalDB authorization codes issued from now on."
+    )
+    page_size = _Setting(
+        "page_size", "vitalera's default page size (a request's ``?page_size=`` overrides it)."
+    )
+    latency = _Setting("latency", "Seconds slept before every answer.")
 
     @property
     def rows(self) -> dict[str, int]:
@@ -290,16 +281,10 @@ class Sandbox:
         return f"<Sandbox {self.url} {'running' if self.running else 'stopped'}>"
 
 
-def serve(
-    port: int = 0,
-    host: str = "127.0.0.1",
-    token_ttl: float = 3600,
-    code_ttl: float = 180,
-    page_size: int = 50,
-    latency: float = 0.0,
-    rows: Mapping[str, int] | None = None,
-) -> Sandbox:
+def serve(port: int = 0, host: str = "127.0.0.1", **settings: Any) -> Sandbox:
     """Start a sandbox in a background thread and return it (``port=0``: any free port).
+    ``settings``: ``token_ttl``, ``code_ttl``, ``page_size``, ``latency``, ``rows``, as
+    :class:`Sandbox` takes them.
 
     Use it as a context manager to stop it at the end. vidaplus pages by offset and limit
     (default 100); the short page is the last:
@@ -316,15 +301,7 @@ def serve(
     >>> [len(page) for page in pages]
     [100, 20]
     """
-    sandbox = Sandbox(
-        port=port,
-        host=host,
-        token_ttl=token_ttl,
-        code_ttl=code_ttl,
-        page_size=page_size,
-        latency=latency,
-        rows=rows,
-    )
+    sandbox = Sandbox(port=port, host=host, **settings)
     return sandbox.start()
 
 
@@ -364,7 +341,7 @@ def _non_negative(name: str, value: float) -> float:
     return value
 
 
-def _page_size(value: int) -> int:
+def _page_size(name: str, value: int) -> int:
     if int(value) < 1:
         raise ValueError(f"page_size must be >= 1, got {value}")
     return int(value)
