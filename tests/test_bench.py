@@ -23,7 +23,7 @@ def bench_main(monkeypatch):
 def table_rows(output: str) -> list[list[str]]:
     lines = [line for line in output.splitlines() if line.startswith("| ")]
     header, *rows = ([cell.strip() for cell in line.strip("|").split("|")] for line in lines)
-    assert header == ["figure", "goal", "measured", "baseline", "ratio", "met?"]
+    assert header == ["figure", "goal", "ours", "baseline", "wall", "CPU", "met?"]
     return rows
 
 
@@ -33,20 +33,27 @@ def test_quick_bench_measures_every_figure(bench_main, capsys):
 
     rows = table_rows(out)
     figures = {row[0].split(".")[0] for row in rows}
-    assert figures == {"1", "2", "3", "4", "5"}
-    for figure, _goal, measured, _baseline, _ratio, met in rows:
-        assert re.search(r"\d", measured), figure
+    assert figures == {str(n) for n in range(1, 11)}
+    for figure, _goal, ours, _baseline, wall, cpu, met in rows:
+        assert re.search(r"\d", ours), figure
         assert met in {"yes", "**no**", "—"}, figure
+        if " CPU" in ours:  # a timed figure: both ratios, with their range
+            assert re.search(r"\d\.\d+× \(", wall) and re.search(r"\d\.\d+× \(", cpu), figure
 
     checks = [line for line in out.splitlines() if line.startswith("- [")]
     assert checks and all(line.startswith("- [x]") for line in checks), checks
     text = "\n".join(checks)
-    assert len(re.findall(r"fetched with \d+ page workers equals the sequential one", text)) == 2
+    assert "our frame (default settings) equals `pd.json_normalize`" in text
+    assert len(re.findall(r"fetched with \d+ page workers \(automatic\) equals", text)) == 2
+    assert "strings str (pyarrow)" in text and "strings str (python)" in text
     assert "expired token made 1 token request(s)" in text
     assert "`s.renewals` = 1; 0 call(s) failed" in text
     assert "imports neither ipywidgets nor flask" in text
-    renewal = next(row for row in rows if row[0].startswith("5. Renewal: "))
-    assert renewal[2] == "1 token request"
+    assert "as the official `vitaldb.dataset.load_trks`" in text
+    renewal = next(row for row in rows if row[0].startswith("10. Renewal"))
+    assert renewal[2].startswith("1 token request,")
+    memory = [row for row in rows if row[0].startswith("3. Peak memory")]
+    assert len(memory) == 3 and all(" MB" in row[2] for row in memory)
 
     assert "CPU: " in out and "packages: vital-connect" in out
 
