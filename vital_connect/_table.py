@@ -237,7 +237,7 @@ class TableBuilder:
             except OverflowError:  # beyond int64: pandas' own inference decides, at the end
                 return _Chunk(_OBJ, n, _objects(values, types))
         if types == _STR:
-            return self._text_chunk(column, values, _objects(values, types), None, True)
+            return self._text_chunk(column, values, None, None, True)
         if types == _BOOL:
             return _Chunk(_BOOL8, n, np.array(values, dtype=bool))
         if types <= _NUMBERS_OR_NONE and not types <= _NONE:
@@ -265,6 +265,12 @@ class TableBuilder:
                 return stamps
             column.dates = False  # one chunk is not date-times: the column stays strings
         dtype = self._text_dtype()
+        if pure and getattr(dtype, "storage", None) == "pyarrow":
+            arrow = _arrow_text(values, dtype)
+            if arrow is not None:
+                return _Chunk(_TEXT, n, arrow)
+        if objects is None:  # only strings: no object array was needed so far
+            objects = _objects(values, {str})
         if dtype == np.dtype(object):
             return _Chunk(_TEXT, n, objects, nones=nones)
         return _Chunk(_TEXT, n, pd.array(objects, dtype=dtype), nones=nones)
@@ -314,6 +320,22 @@ class TableBuilder:
         if plain:
             return np.concatenate(parts)
         return parts[0] if len(parts) == 1 else type(parts[0])._concat_same_type(parts)
+
+
+def _arrow_text(values: Sequence[str], dtype: Any) -> Any:
+    """Strings straight into pandas' Arrow string array (what ``pd.array(objects, dtype)``
+    gives, without the object array and pandas' per-value checks); None if Arrow refuses
+    one (a lone surrogate cannot be UTF-8): the caller then takes pandas' way."""
+    import pyarrow as pa  # type: ignore[import-untyped]  # no stubs; only with pyarrow
+    from pandas.arrays import ArrowStringArray
+
+    try:
+        # pandas' stubs lack the dtype argument; pandas 3's constructor takes it
+        return ArrowStringArray(  # type: ignore[call-arg]
+            pa.array(values, type=pa.large_string()), dtype=dtype
+        )
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+        return None
 
 
 def build_frame(

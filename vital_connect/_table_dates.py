@@ -25,6 +25,7 @@ _SHORTEST_DATE_TIME: Final = len("2024-01-01T08")
 
 def _stamps(values: Sequence[Any], objects: Any, nones: Any, pure: bool) -> _Chunk | None:
     """A chunk of strings as instants, if every one is an ISO-8601 date-time; else None.
+    ``objects``: the values as an object array, or None when ``pure`` (all strings).
 
     Strings of one width and one layout are read with numpy, which checks every character.
     Otherwise a cheap test comes first, so that date-only strings never count (each is long
@@ -59,6 +60,8 @@ def _stamps(values: Sequence[Any], objects: Any, nones: Any, pure: bool) -> _Chu
         return None
     if not set(map(itemgetter(10), texts)) <= _DATE_TIME_SEPARATORS:
         return None
+    if objects is None:  # strings only, not made an object array yet
+        objects = np.array(values, dtype=object)
     try:
         parsed = pd.to_datetime(objects, format="ISO8601", utc=True, cache=False)
         instants = parsed.as_unit("ns").asi8  # OutOfBoundsDatetime past 2262
