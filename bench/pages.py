@@ -155,9 +155,15 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # A listen backlog for 32 threads connecting at once: with the default 5, the kernel
+    # drops the extra SYNs and the client retries them a second later.
+    request_queue_size = 128
+
+
 def _serve(conn: Any) -> None:
     """The server's process: serve, and obey the commands sent over ``conn``."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    httpd = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
     httpd.daemon_threads = True
     state = _State(f"http://127.0.0.1:{httpd.server_address[1]}")
     httpd.RequestHandlerClass = _handler(state)

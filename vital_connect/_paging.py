@@ -33,7 +33,7 @@ class Request(NamedTuple):
     params: dict[str, Any] | None
 
 
-Fetch = Callable[[Request], tuple[Any, str]]  # -> (decoded payload, final URL)
+Fetch = Callable[[Request], tuple[Any, str]]  # -> (payload, final URL)
 
 
 def page_rows(payload: Any) -> list[Any] | None:
@@ -282,8 +282,21 @@ def auto_workers(wall: float, cpu: float, limit: int = MAX_WORKERS) -> int:
     return max(1, min(limit, math.ceil(wall / max(cpu, 1e-4))))
 
 
+def _without_rows(payload: Any) -> Any:
+    """What :meth:`Paging.check` reads of a consumed page (its ``count``), without the
+    rows: a page object's other keys, or an empty list for a list."""
+    if isinstance(payload, dict):
+        return {k: v for k, v in payload.items() if not isinstance(v, list)}
+    return []
+
+
 class Pull:
-    """One list, every page: ``run()`` feeds each page's rows, in order, to ``add``."""
+    """One list, every page: ``run()`` feeds each page's rows, in order, to ``add``.
+
+    ``fetch`` runs in the page threads; ``decode``, when given, turns what it returned into
+    the payload in the consuming thread, just before the page is consumed: pages waiting
+    in flight are then held as their raw bodies (a tenth of their decoded size), and the
+    decoding, which holds the GIL anyway, is not run ahead of need."""
 
     def __init__(
         self,
@@ -294,8 +307,10 @@ class Pull:
         workers: int | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         on_page: Callable[[int, int | None], None] | None = None,
+        decode: Callable[[Any], Any] | None = None,
     ) -> None:
         self.fetch = fetch
+        self.decode = decode or (lambda fetched: fetched)
         self.paging = paging
         self.add = add
         self.workers = workers
@@ -320,6 +335,8 @@ class Pull:
         self.chosen_workers = self.workers or auto_workers(wall, cpu)
         self.on_page(self.pages, plan.known_pages)
         verdict = plan.after(first, len(rows))
+        del rows
+        first = _without_rows(first)  # the page's rows are in the table now: let them go
         last = first
         if verdict is not STOP:
             last = self._rest(plan, verdict) or first
@@ -366,7 +383,10 @@ class Pull:
             refill()
             while pending:
                 item = pending.popleft()
-                payload, _url = item.result() if isinstance(item, Future) else self.fetch(item)
+                fetched, _url = item.result() if isinstance(item, Future) else self.fetch(item)
+                del item  # the future let go: only this page's payload is held, once
+                payload = self.decode(fetched)
+                del fetched
                 rows = self.paging.rows(payload)
                 if rows is None:
                     raise APIError(
@@ -376,8 +396,10 @@ class Pull:
                     )
                 self._consume(rows)
                 self.on_page(self.pages, None)
-                last = payload
                 verdict = plan.after(payload, len(rows))
+                # what check() reads of the last page; None where `or first` took the first
+                last = _without_rows(payload) if payload else None
+                del payload, rows  # freed before the next page is decoded
                 if verdict is STOP:
                     self._drain(pending)
                     break
@@ -401,8 +423,8 @@ class Pull:
             item = pending.popleft()
             if not isinstance(item, Future) or item.cancel():  # never sent: nothing to check
                 continue
-            payload, _url = item.result()
-            if self.paging.rows(payload):
+            fetched, _url = item.result()
+            if self.paging.rows(self.decode(fetched)):
                 raise APIError(
                     "The list changed while it was being fetched (rows appeared after its "
                     "last page). Run the same call again.",

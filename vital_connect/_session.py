@@ -291,6 +291,8 @@ class Session(DatasetMethods):
         from ._table import TableBuilder
 
         builder = TableBuilder()  # one frame for the pull, built column by column
+        url, handed = first.url, [payload]  # the pull lets the page go once it is added
+        del payload, answer, first
         with PageBar(progress, self.provider.name) as bar:
             pull = Pull(
                 self._fetch_page,
@@ -299,24 +301,30 @@ class Session(DatasetMethods):
                 workers=self.page_workers,
                 max_pages=self.max_pages,
                 on_page=bar.update,
+                decode=self._page_payload,
             )
-            pull.run(payload, first.url, paging.first(path, params), cost)
-        del payload, answer
+            pull.run(handed.pop(), url, paging.first(path, params), cost)
         df = self.dialect.tidy(builder.frame(), path)
         df = stamp(df, source, self.provider.name, pull.pages)
         df.attrs["workers"] = pull.chosen_workers  # page workers the pull ran with
         return df
 
-    def _fetch_page(self, page: Request) -> tuple[Any, str]:
+    def _fetch_page(self, page: Request) -> tuple[Any, str]:  # in a page thread
         response = self.request("GET", page.url, params=page.params)
         if response.status_code >= 400:
             if self.dialect.paging.end_of_list(response.status_code, page):
                 return [], response.url
             raise self.dialect.error(response, self.provider.name)
-        answer = self._decode(response)
+        return response, response.url
+
+    def _page_payload(self, fetched: requests.Response | list[Any]) -> Any:
+        """A fetched page's JSON, decoded where it is consumed (see ``Pull``)."""
+        if isinstance(fetched, list):  # the end of the list: no rows
+            return fetched
+        answer = self._decode(fetched)
         if not isinstance(answer, Json):
             raise APIError("A page of the list is not JSON.", error_type="unknown_page_shape")
-        return answer.payload, response.url
+        return answer.payload
 
     def download(
         self,
