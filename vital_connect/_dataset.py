@@ -14,7 +14,7 @@ import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._errors import APIError, ConfigurationError, NotSupportedError
 from ._progress import Bar
@@ -120,26 +120,33 @@ def plan(s: Session, caseids: Sequence[int], names: list[str]) -> list[Plan]:
     table = trks(s)
     ids = [int(c) for c in caseids]
     rows = table[table["caseid"].isin(set(ids))]
-    by_case = {int(cast(int, c)): g for c, g in rows.groupby("caseid", sort=False)}
+    # a case has a few dozen tracks: grouped and matched in Python, not by pandas per case
+    # and per name (what took most of a load_case's CPU after the downloads)
+    tnames = rows["tname"].astype(str).tolist()
+    given, tids = rows["tname"].tolist(), rows["tid"].tolist()
+    by_case: dict[int, list[int]] = {}
+    for at, c in enumerate(rows["caseid"].tolist()):
+        by_case.setdefault(int(c), []).append(at)
     plans = []
     for caseid in ids:
-        case = by_case.get(caseid)
-        if case is None:
+        where = by_case.get(caseid)
+        if where is None:
             raise ConfigurationError(
                 f"VitalDB has no case {caseid!r} in its track list. vc.connect('vitaldb', "
                 "anonymous=True).find_cases([...]) lists the cases that have given tracks."
             )
-        tnames = case["tname"].astype(str)
         chosen = []
         for name in names:
-            hits = case[_matching(tnames, name)]
-            if hits.empty:
-                have = ", ".join(sorted(tnames))
+            hit = next(
+                (i for i in where if isinstance(tnames[i], str) and matches(tnames[i], name)),
+                None,
+            )
+            if hit is None:
+                have = ", ".join(sorted(tnames[i] for i in where))
                 raise ConfigurationError(
                     f"Case {caseid} has no track {name!r}. Its tracks: {have}."
                 )
-            row = hits.iloc[0]
-            chosen.append((str(row["tname"]), str(row["tid"])))
+            chosen.append((str(given[hit]), str(tids[hit])))
         plans.append(chosen)
     return plans
 
