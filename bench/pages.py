@@ -57,10 +57,10 @@ def row(i: int, patients: int = 500) -> dict[str, Any]:
     }
 
 
-def response(status: int, body: bytes, extra: str = "") -> bytes:
+def response(status: int, body: bytes, extra: str = "", kind: str = "application/json") -> bytes:
     reason = {200: "OK", 401: "Unauthorized", 404: "Not Found"}[status]
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\n"
         f"Content-Length: {len(body)}\r\n{extra}\r\n"
     )
     return head.encode("latin-1") + body
@@ -76,6 +76,7 @@ class _State:
         self.token_requests = 0
         self.gets = 0
         self.sent = 0  # body bytes
+        self.files: dict[str, bytes] = {}  # path -> response: open files, no token needed
         self.lock = threading.Lock()
 
     def render(self, pages: int, page_size: int) -> int:
@@ -130,6 +131,13 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if state.latency:
                 time.sleep(state.latency)
+            public = state.files.get(self.path)
+            if public is not None:  # an open dataset's file, as VitalDB's: no token
+                with state.lock:
+                    state.gets += 1
+                    state.sent += len(public)
+                self.wfile.write(public)
+                return
             auth = self.headers.get("Authorization", "")
             expiry = state.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
             if expiry is None or expiry < time.monotonic():
@@ -190,6 +198,11 @@ def _serve(conn: Any) -> None:
 def _command(state: _State, op: str, arg: Any) -> Any:
     if op == "render":
         return state.render(*arg)
+    if op == "files":  # path -> (body, content type, content coding or "")
+        for path, (body, kind, coding) in arg.items():
+            extra = f"Content-Encoding: {coding}\r\n" if coding else ""
+            state.files[path] = response(200, body, extra, kind)
+        return None
     if op == "set":
         for name, value in arg.items():
             if name not in ("latency", "ttl"):
@@ -239,6 +252,10 @@ class PageServer:
     def render(self, pages: int, page_size: int) -> int:
         """Prepare a list of ``pages`` pages of ``page_size`` rows; its body bytes."""
         return self.call("render", (pages, page_size))
+
+    def files(self, files: dict[str, tuple[bytes, str, str]]) -> None:
+        """Serve these open files: path -> (body, content type, content coding or "")."""
+        self.call("files", files)
 
     def set(self, **settings: Any) -> None:
         """``latency`` (seconds before every GET's answer), ``ttl`` (of tokens issued next)."""

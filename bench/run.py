@@ -39,7 +39,7 @@ def collect(sizes: Sizes, only: Iterable[str] = FIGURES) -> Report:
 
     only = set(only)
     report = Report()
-    server = PageServer() if only - {"import", "load_case"} else None
+    server = PageServer() if only - {"import"} else None
     try:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("pull", lambda: pulls.big_pull(server, sizes, report)),
@@ -47,7 +47,7 @@ def collect(sizes: Sizes, only: Iterable[str] = FIGURES) -> Report:
             ("concurrent", lambda: pulls.concurrent(server, sizes, report)),
             ("overhead", lambda: calls.overhead(server, sizes, report)),
             ("import", lambda: imports.imports(sizes, report)),
-            ("load_case", lambda: tracks.load_case(sizes, report)),
+            ("load_case", lambda: tracks.load_case(server, sizes, report)),
             ("renewal", lambda: calls.renewal(server, sizes, report)),
         ]
         for name, step in steps:
