@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: one real sandbox server, and an isolated user."""
+"""Fixtures shared by the whole suite: one real sandbox server, an isolated user, the
+browser, and the Binder environment built in the background."""
 
 from __future__ import annotations
 
@@ -72,3 +73,36 @@ def tab_context(chromium):
     context.set_default_timeout(TIMEOUT_MS)
     yield context
     context.close()
+
+
+# The Binder environment: built while the other tests run (see binder_build.py).
+_binder_build = None
+
+
+def pytest_collection_modifyitems(session, config, items):
+    from binder_build import BINDER_TEST, BackgroundBuild, binder_test_enabled
+
+    global _binder_build
+    binder = [item for item in items if item.nodeid.endswith(BINDER_TEST)]
+    if not binder or not binder_test_enabled() or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item not in binder] + binder  # last: most overlap
+    root = config._tmp_path_factory.mktemp("binder", numbered=True)
+    _binder_build = BackgroundBuild(root).start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _binder_build is not None:
+        _binder_build.stop()  # an install still running when the session ends is killed
+
+
+@pytest.fixture(scope="session")
+def binder_build(tmp_path_factory):
+    """The background build started at collection, or one started now (e.g. when the Binder
+    test was selected on its own and collection hook saw it deselected later)."""
+    from binder_build import BackgroundBuild
+
+    global _binder_build
+    if _binder_build is None:
+        _binder_build = BackgroundBuild(tmp_path_factory.mktemp("binder")).start()
+    return _binder_build

@@ -11,22 +11,22 @@
   the repository with that extra.
 - Binder: a fresh virtual environment built only from ``binder/`` executes every notebook
   under nbval, as repo2docker would build it. Slow (a pip install), so it runs when ``CI`` is
-  set or ``VITAL_CONNECT_BINDER_TEST=1``, and is skipped otherwise.
+  set or ``VITAL_CONNECT_BINDER_TEST=1``, and is skipped otherwise; the install runs in the
+  background from collection on and the test runs last (``binder_build.py``).
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from binder_build import binder_test_enabled, clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -336,102 +336,21 @@ def test_binder_installs_this_repository_not_an_editable_copy():
     assert not [line for line in lines if line.startswith(("-e", "--editable"))]
 
 
-def binder_test_enabled() -> bool:
-    return bool(os.environ.get("CI")) or os.environ.get("VITAL_CONNECT_BINDER_TEST") == "1"
-
-
-def repository_files() -> list[str]:
-    """The files a clone would have, plus new ones not yet committed (not the ignored)."""
-    out = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.decode()
-    return [name for name in out.split("\0") if name and (ROOT / name).is_file()]
-
-
-def copy_repository(target: Path) -> None:
-    # repo2docker copies the repository into the image before a local reference ("." in
-    # binder/requirements.txt) is installed; pip then builds in that copy, which writes
-    # build/ and *.egg-info there. A copy keeps this checkout untouched.
-    try:
-        names = repository_files()
-    except (OSError, subprocess.CalledProcessError):
-        ignore = shutil.ignore_patterns(
-            ".git", ".venv", "build", "*.egg-info", *UNTRACKED_DIRS, ".ruff_cache"
-        )
-        shutil.copytree(ROOT, target, ignore=ignore)
-        return
-    for name in names:
-        dest = target / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, dest)
-
-
-def run_logged(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float, log: Path):
-    with log.open("w") as out:
-        proc = subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    return proc.returncode, log.read_text(errors="replace")
-
-
 @pytest.mark.skipif(
     not binder_test_enabled(),
     reason="slow (builds a fresh venv from binder/ with pip): runs when CI is set or "
     "VITAL_CONNECT_BINDER_TEST=1",
 )
-def test_binder_environment_runs_every_notebook(tmp_path):
-    repo, venv = tmp_path / "repo", tmp_path / "venv"
-    copy_repository(repo)
-    assert (repo / "binder" / "requirements.txt").is_file()
-
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
-    }
-    env.update(
-        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        VIRTUAL_ENV=str(venv),
-        PYTHONNOUSERSITE="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-    )
-    python = str(venv / "bin" / "python")
+def test_binder_environment_runs_every_notebook(binder_build):
+    # Built in the background since collection (see binder_build.py); this test runs last.
+    build = binder_build.wait()
+    assert build.error is None, build.error
+    assert (build.repo / "binder" / "requirements.txt").is_file()
+    python = str(build.venv / "bin" / "python")
     started = time.monotonic()
-
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    # As repo2docker does: from the repository root, so "." is the repository.
-    code, log = run_logged(
-        [python, "-m", "pip", "install", "-r", "binder/requirements.txt"],
-        cwd=repo,
-        env=env,
-        timeout=1800,
-        log=tmp_path / "pip.log",
-    )
-    assert code == 0, f"pip install -r binder/requirements.txt failed:\n{log[-6000:]}"
-    if (repo / "binder" / "postBuild").exists():
-        code, log = run_logged(
-            ["bash", "binder/postBuild"],
-            cwd=repo,
-            env=env,
-            timeout=1800,
-            log=tmp_path / "postBuild.log",
-        )
-        assert code == 0, f"binder/postBuild failed:\n{log[-6000:]}"
-    installed = time.monotonic() - started
-
     # The nbval options are given here in full; the project's addopts are left out so that
     # nothing but what binder/ installed is needed (its filterwarnings still apply).
-    code, log = run_logged(
+    done = subprocess.run(
         [
             python,
             "-m",
@@ -447,16 +366,18 @@ def test_binder_environment_runs_every_notebook(tmp_path):
             "addopts=",
             "-q",
         ],
-        cwd=repo,
-        env=env,
+        cwd=build.repo,
+        env=clean_env(build.venv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         timeout=1800,
-        log=tmp_path / "nbval.log",
     )
-    ran = f"(built in {installed:.0f} s, ran in {time.monotonic() - started - installed:.0f} s)"
-    assert code == 0, f"the notebooks failed in the Binder environment {ran}:\n{log[-8000:]}"
+    log = done.stdout.decode(errors="replace")
+    ran = f"(built in {build.seconds:.0f} s, ran in {time.monotonic() - started:.0f} s)"
+    assert done.returncode == 0, (
+        f"the notebooks failed in the Binder environment {ran}:\n{log[-8000:]}"
+    )
     summary = re.findall(r"^=* ?(\d+ passed.*?)=*$", log, flags=re.MULTILINE)
     assert summary and " failed" not in summary[-1], log[-3000:]
-    print(
-        f"binder env built in {installed:.0f} s, notebooks ran in "
-        f"{time.monotonic() - started - installed:.0f} s: {summary[-1].strip()}"
-    )
+    print(f"binder env {ran}: {summary[-1].strip()}")
