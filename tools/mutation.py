@@ -13,7 +13,7 @@ session database and a separate worker setup for the same. The settings (which m
 which tests, which lines are not mutated) are ``[tool.mutmut]`` in pyproject.toml.
 
 Surviving mutants are either killed by a new test or listed as equivalent, with the reason,
-in ``tools/mutation-equivalent.txt`` (``<mutant name>: <why no test can tell>``); the
+in ``tools/mutation-equivalent/<module>.txt`` (``<mutant name>: <why no test can tell>``); the
 report counts both, and names any survivor that is neither.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "mutation-testing.md"
-EQUIVALENT = ROOT / "tools" / "mutation-equivalent.txt"
+EQUIVALENT = ROOT / "tools" / "mutation-equivalent"  # one <module>.txt per module
 LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[\w ]+)$")
 
 
@@ -49,10 +49,9 @@ def results() -> dict[str, str]:
 
 
 def equivalent() -> dict[str, str]:
-    if not EQUIVALENT.exists():
-        return {}
     reasons = {}
-    for line in EQUIVALENT.read_text().splitlines():
+    lines = [ln for f in sorted(EQUIVALENT.glob("*.txt")) for ln in f.read_text().splitlines()]
+    for line in lines:
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, why = line.partition(":")
             reasons[name.strip()] = why.strip()
@@ -106,7 +105,7 @@ def report(seconds: float | None) -> str:
         "A mutant is one small change to the code (an operator, a constant, a condition);",
         "the tests *kill* it when one fails. The score is killed / (all - equivalent).",
         "Equivalent mutants change nothing a test could tell (each is listed with its reason",
-        "in `tools/mutation-equivalent.txt`). Lines that are only a message's wording are",
+        "in `tools/mutation-equivalent/`). Lines that are only a message's wording are",
         "not mutated (`do_not_mutate_patterns` in pyproject.toml).",
         "",
         "| module | mutants | killed | survived | equivalent | timeout | score |",
