@@ -47,14 +47,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ._cache import CACHE_ENV, cache_root
 from ._dataset_files import Damaged, Entry, read_own
 from ._errors import APIError, VitalConnectError, VitalConnectWarning
 from ._files import atomic_output, private_dir_or_none, write_atomically
 from ._frames import stamp
-from ._http import CHUNK, GZIP_MAGIC, budget, check_deadline, gunzip, network_error, too_big
+from ._http import GZIP_MAGIC, budget, gunzip, network_error, read_body
 from ._redact import redact
 from .dialects import Json
 
@@ -370,29 +369,7 @@ def _read(s: Session, response: requests.Response, *, decoded: bool) -> bytes:
     try:
         if decoded:
             return s._read(response)
-        return _raw_body(response, s.max_bytes)
+        return read_body(response, s.max_bytes, decode=False)
     except requests.RequestException as exc:
         error: VitalConnectError = network_error(exc, s.provider.name, response.url)
     raise error  # outside the except block: no exception chain holding the response
-
-
-def _raw_body(response: requests.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            check_deadline()
-            try:
-                chunk = response.raw.read1(CHUNK, decode_content=False)
-            except ReadTimeoutError:
-                raise requests.exceptions.ReadTimeout("the body stopped arriving") from None
-            except (ProtocolError, OSError) as exc:  # the connection broke mid-body
-                raise requests.exceptions.ChunkedEncodingError(type(exc).__name__) from None
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > limit:
-                raise too_big("as sent", limit, response.url)
-            chunks.append(chunk)
-    finally:
-        response.close()

@@ -157,10 +157,13 @@ def too_big(what: str, limit: int, url: str = "") -> APIError:
     )
 
 
-def read_body(response: requests.Response, limit: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_body(
+    response: requests.Response, limit: int = DEFAULT_MAX_BYTES, *, decode: bool = True
+) -> bytes:
     """The whole body, HTTP content coding undone, at most ``limit`` bytes (else APIError);
-    stored on the response so ``.content``/``.json()`` work afterwards."""
-    if getattr(response, "_content_consumed", False):  # already read (not streamed)
+    stored on the response so ``.content``/``.json()`` work afterwards. With
+    ``decode=False``: the bytes as sent (a gzip-coded answer still gzip), not stored."""
+    if decode and getattr(response, "_content_consumed", False):  # already read
         content = response.content or b""
         if len(content) > limit:
             raise too_big("once decoded", limit, response.url)
@@ -168,21 +171,25 @@ def read_body(response: requests.Response, limit: int = DEFAULT_MAX_BYTES) -> by
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in iter_body(response):
+        for chunk in iter_body(response, decode=decode):
             size += len(chunk)
             if size > limit:
-                raise too_big("once decoded", limit, response.url)
+                raise too_big("once decoded" if decode else "as sent", limit, response.url)
             chunks.append(chunk)
     finally:
         response.close()
     body = b"".join(chunks)
-    response._content = body
-    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
+    if decode:
+        response._content = body
+        response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
     return body
 
 
-def iter_body(response: requests.Response, chunk_size: int = CHUNK) -> Iterator[bytes]:
-    """The body in pieces as they arrive (content coding undone), within the call's budget.
+def iter_body(
+    response: requests.Response, chunk_size: int = CHUNK, *, decode: bool = True
+) -> Iterator[bytes]:
+    """The body in pieces as they arrive (content coding undone unless ``decode=False``),
+    within the call's budget.
 
     ``read1`` returns whatever one read of the socket gave, so a server trickling bytes
     cannot keep one read waiting for a full chunk past the budget."""
@@ -192,7 +199,7 @@ def iter_body(response: requests.Response, chunk_size: int = CHUNK) -> Iterator[
         try:
             # urllib3 decodes at most chunk_size bytes per call (no decompression bomb),
             # and returns b"" only at the end of the body
-            chunk = raw.read1(chunk_size, decode_content=True)
+            chunk = raw.read1(chunk_size, decode_content=decode)
         except (requests.RequestException, DeadlineExceeded):
             raise
         except ReadTimeoutError:
