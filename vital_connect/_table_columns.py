@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from itertools import chain, repeat
 from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, Final
@@ -268,18 +268,21 @@ def _fill(chunks: list[_Chunk], n: int, dtype: Any) -> np.ndarray:
     import numpy as np
 
     out = np.empty(n, dtype=dtype)
+    for part, c in _parts(chunks, out):
+        part[:] = np.nan if c.kind in (_GAP, _NULL) else c.data
+    return out
+
+
+def _parts(chunks: list[_Chunk], out: np.ndarray) -> Iterator[tuple[np.ndarray, _Chunk]]:
+    """Each chunk with its slice of ``out``, the chunk list emptied as it goes, so each
+    chunk's buffer is let go once copied."""
     at = 0
     chunks.reverse()
     while chunks:
         c = chunks.pop()
-        end = at + c.n
-        if c.kind in (_GAP, _NULL):
-            out[at:end] = np.nan
-        else:
-            out[at:end] = c.data
-        at = end
+        yield out[at : at + c.n], c
+        at += c.n
         del c
-    return out
 
 
 def _fill_objects(chunks: list[_Chunk], n: int) -> np.ndarray:
@@ -287,12 +290,7 @@ def _fill_objects(chunks: list[_Chunk], n: int) -> np.ndarray:
     import numpy as np
 
     out = np.empty(n, dtype=object)
-    at = 0
-    chunks.reverse()
-    while chunks:
-        c = chunks.pop()
-        end = at + c.n
-        part = out[at:end]
+    for part, c in _parts(chunks, out):
         if c.kind == _GAP:
             part[:] = np.nan
         elif c.kind in (_NULL, _OBJ):
@@ -310,8 +308,6 @@ def _fill_objects(chunks: list[_Chunk], n: int) -> np.ndarray:
             part[:] = c.data.astype(object)
         if c.nones is not None:
             part[c.nones] = None
-        at = end
-        del c
     return out
 
 
