@@ -71,6 +71,12 @@ def same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return True
 
 
+def both(t: Runs, a: str, b: str, goal: float) -> bool:
+    """Met when the wall and the CPU medians both are: one thread, no latency, so on a quiet
+    machine they agree; under load elsewhere wall time wanders and CPU time less."""
+    return t.ratio(a, b)[0] <= goal and t.ratio(a, b, cpu=True)[0] <= goal
+
+
 def big_pull(server: PageServer, sizes: Sizes, report: Report) -> None:
     s = connect(server.url, server.secret)  # default settings: page_workers None (automatic)
     raw = plain_session(s.token.access_token)
@@ -124,26 +130,25 @@ def big_pull(server: PageServer, sizes: Sizes, report: Report) -> None:
     orjson_goal = orjson is not None
     floor_goal = 1.05 if orjson_goal else 1.2
     report.rows += [
-        Row(f"1. Big pull vs naive loop ({what})", "≤ 1.0× wall",
-            *t.pair("ours", "naive"), t.ratio("ours", "naive")[0] <= 1.0),
+        Row(f"1. Big pull vs naive loop ({what})", "≤ 1.0× wall and CPU",
+            *t.pair("ours", "naive"), both(t, "ours", "naive", 1.0)),
         Row("1. Big pull vs naive loop + `pd.json_normalize` (like for like)", "(reported)",
             *t.pair("ours", "naive + json_normalize"), None),
         Row("2. Big pull vs transfer + `json.loads` floor",
-            f"≤ {floor_goal}× wall" + (" (orjson installed)" if orjson_goal else ""),
-            *t.pair("ours", "floor, json"), t.ratio("ours", "floor, json")[0] <= floor_goal),
+            f"≤ {floor_goal}× wall and CPU" + (" (orjson installed)" if orjson_goal else ""),
+            *t.pair("ours", "floor, json"), both(t, "ours", "floor, json", floor_goal)),
     ]  # fmt: skip
     if orjson is not None:
         report.rows.append(
             Row("2. Big pull vs transfer + `orjson.loads` floor", "(reported)",
                 *t.pair("ours", "floor, orjson"), None)
         )  # fmt: skip
-    w = t.ratio("ours", "ours, 1 worker")
     report.rows.append(
         Row(
             f"6. Zero latency: default workers ({ours_df.attrs['workers']} chosen) vs one",
-            "≤ 1.0× wall (±2 %)",
+            "≤ 1.0× wall and CPU (±2 %)",
             *t.pair("ours", "ours, 1 worker"),
-            w[0] <= 1.02,
+            both(t, "ours", "ours, 1 worker", 1.02),
         )
     )
     build = t.diff("ours", "floor, orjson" if orjson else "floor, json", cpu=True)
@@ -162,7 +167,7 @@ def big_pull(server: PageServer, sizes: Sizes, report: Report) -> None:
         f"typing, reading the dates): {build:+.3f} s per pull "
         f"({build / sizes.pages * 1e3:.2f} ms per {sizes.page_size:,}-row page)."
     )
-    if orjson is not None and t.ratio("ours", "floor, json")[0] > floor_goal:
+    if orjson is not None and not both(t, "ours", "floor, json", floor_goal):
         saved = t.diff("floor, json", "floor, orjson", cpu=True)
         report.notes.append(
             f"2. Missed: orjson saves {saved:+.3f} s of CPU per pull against `json.loads` "
