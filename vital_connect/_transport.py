@@ -8,6 +8,7 @@ reads a URL differently from the code that sends it checks nothing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -92,7 +93,24 @@ def is_loopback(url: str) -> bool:
 
 def origin(url: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped, as urllib3 reads it."""
-    p = parse(url)
+    return _origin(_authority(url))
+
+
+def _authority(url: str) -> str:
+    """``scheme://authority`` of an absolute URL: all that its origin and transport depend
+    on (parse() refuses the same URLs from this part alone, and reads the same host)."""
+    if not isinstance(url, str) or not is_absolute(url):
+        raise ConfigurationError(f"Not an absolute http(s) URL: {str(url)[:200]!r}.")
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{re.split(r'[/?#]', rest, maxsplit=1)[0]}"
+
+
+# The verdicts on an authority, kept for the few a session talks to: every request checks
+# its URL (twice: as routed and as prepared), and parsing is most of a check's cost. Keyed
+# by the authority alone, never by a whole URL, which may carry a token in its query.
+@functools.lru_cache(maxsize=64)
+def _origin(authority: str) -> str:
+    p = parse(authority)
     host = f"[{p.host}]" if ":" in p.host else p.host
     if p.port is None or (p.scheme, p.port) in {("http", 80), ("https", 443)}:
         return f"{p.scheme}://{host}"
@@ -101,19 +119,24 @@ def origin(url: str) -> str:
 
 def check_transport(url: str) -> None:
     """Refuse anything but https, except plain http to a loopback address."""
-    scheme = parse(url).scheme
+    _check_transport(_authority(url))
+
+
+@functools.lru_cache(maxsize=64)
+def _check_transport(authority: str) -> None:  # cached when it passes (a raise is not kept)
+    scheme = parse(authority).scheme
     if scheme == "https":
         return
-    if scheme == "http" and is_loopback(url):
+    if scheme == "http" and is_loopback(authority):
         return
     if scheme != "http":
         raise InsecureTransportError(
-            f"Cannot use {origin(url)!r}: only http(s) URLs are supported. "
+            f"Cannot use {origin(authority)!r}: only http(s) URLs are supported. "
             "Give a base_url such as 'https://api.example.org'."
         )
     raise InsecureTransportError(
-        f"Refusing plain http to {origin(url)}: tokens and passwords would travel unencrypted. "
-        "Use an https:// base_url; plain http is allowed only to loopback "
+        f"Refusing plain http to {origin(authority)}: tokens and passwords would travel "
+        "unencrypted. Use an https:// base_url; plain http is allowed only to loopback "
         "(127.0.0.1, ::1, localhost), e.g. the vital_connect sandbox."
     )
 
