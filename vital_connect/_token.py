@@ -36,7 +36,9 @@ def jwt_claims(token: object) -> dict[str, Any]:
         return {}
     payload = token.split(".")[1]
     try:
-        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        # validate: a stray character makes it not a JWT wherever it sits (lenient
+        # decoding drops it, and then whether the padding fits decides)
+        raw = base64.b64decode(payload + "=" * (-len(payload) % 4), b"-_", validate=True)
         claims = json.loads(raw)
     except (ValueError, TypeError, RecursionError):
         return {}
