@@ -41,8 +41,8 @@ def private_dir_or_none(path: Path, unusable: str, instead: str) -> Path | None:
     ``instead`` (a cache is a convenience, never a reason to fail)."""
     try:
         return private_dir(path)
-    except (UnsafeDirectory, OSError) as exc:
-        why = str(exc) if isinstance(exc, UnsafeDirectory) else (exc.strerror or str(exc))
+    except OSError as exc:  # UnsafeDirectory too: it has no strerror, only its message
+        why = exc.strerror or str(exc)
         warnings.warn(
             f"Not using the {unusable} in {str(path)!r}: {why}. {instead}",
             VitalConnectWarning,
