@@ -308,3 +308,84 @@ def test_a_fallback_file_written_twice_in_one_second_is_private_again(tmp_path):
         pytest.fail("never hit the same second in five tries")
     assert taken.read_text() == 'X_CLIENT_SECRET="s"\n'
     assert stat.S_IMODE(taken.stat().st_mode) == 0o600
+
+
+def test_on_windows_the_cache_is_under_local_appdata_without_an_author_folder(monkeypatch):
+    import platformdirs
+    from platformdirs.windows import Windows
+
+    local = r"C:\Users\me\AppData\Local"
+    monkeypatch.delenv(_cache.CACHE_ENV)
+    monkeypatch.setenv("WIN_PD_OVERRIDE_LOCAL_APPDATA", local)  # platformdirs' own override
+    monkeypatch.setattr(platformdirs, "PlatformDirs", Windows)
+    assert _cache.cache_root() == Path(local) / "vital-connect" / "Cache"
+
+
+# ---------------------------------------------------------------------- private folders
+
+
+@pytest.fixture
+def group_umask() -> Iterator[None]:
+    """A umask of 002, as on systems with a private group per user."""
+    saved = os.umask(0o002)
+    try:
+        yield
+    finally:
+        os.umask(saved)
+
+
+def test_a_new_private_folder_is_made_0700_whatever_the_umask(tmp_path, group_umask):
+    made = _files.private_dir(tmp_path / "new")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+
+
+def test_any_reading_or_entering_by_others_is_taken_away(tmp_path):
+    for loose in (0o701, 0o705, 0o750, 0o710):
+        folder = tmp_path / f"mode-{loose:o}"
+        folder.mkdir()
+        os.chmod(folder, loose)
+        _files.private_dir(folder)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, oct(loose)
+
+
+def test_unsafe_folders_are_named_in_the_error(tmp_path):
+    real = _files.private_dir(tmp_path / "real")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(_files.UnsafeDirectory) as info:
+        _files.private_dir(link)
+    assert str(info.value) == f"{str(link)!r} is not a plain directory"
+    os.chmod(real, 0o720)
+    with pytest.raises(_files.UnsafeDirectory) as info:
+        _files.private_dir(real)
+    assert str(info.value) == f"{str(real)!r} can be written to by other users"
+    if os.getuid() == 0:  # only root can give a folder away
+        os.chmod(real, 0o700)
+        os.chown(real, 4242, -1)
+        with pytest.raises(_files.UnsafeDirectory) as info:
+            _files.private_dir(real)
+        assert str(info.value) == f"{str(real)!r} belongs to another user"
+
+
+def test_the_file_being_written_is_a_hidden_temp_beside_the_target(tmp_path, monkeypatch):
+    """What a crash in the middle leaves behind: ``.name.<random>.tmp`` (``.part`` for a
+    download), never a file that could pass for the target."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    seen: list[str] = []
+    real_fsync = os.fsync
+
+    def look_then_fsync(fd: int) -> None:
+        seen.extend(p.name for p in folder.iterdir())
+        real_fsync(fd)
+
+    monkeypatch.setattr(_files.os, "fsync", look_then_fsync)
+    _files.write_atomically(folder / "f.txt", "one")
+    (temp,) = seen
+    assert re.fullmatch(r"\.f\.txt\.[^.]+\.tmp", temp), temp
+    seen.clear()
+    with _files.atomic_output(folder / "data.bin") as out:
+        out.write(b"whole")
+    (temp,) = (name for name in seen if name != "f.txt")
+    assert re.fullmatch(r"\.data\.bin\.[^.]+\.part", temp), temp
+    assert sorted(p.name for p in folder.iterdir()) == ["data.bin", "f.txt"]

@@ -23,7 +23,7 @@ def private_dir(path: Path) -> Path:
     write to it (a group- or world-writable folder lets others swap our files)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.lstat()
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+    if not stat.S_ISDIR(info.st_mode):  # a symlink too: lstat does not follow it
         raise UnsafeDirectory(f"{str(path)!r} is not a plain directory")
     if info.st_uid != os.getuid():
         raise UnsafeDirectory(f"{str(path)!r} belongs to another user")
