@@ -347,6 +347,21 @@ def test_a_new_private_folder_is_made_0700_whatever_the_umask(tmp_path, group_um
     assert stat.S_IMODE(made.stat().st_mode) == 0o700
 
 
+def test_a_new_private_folder_is_born_0700_not_tightened_afterwards(tmp_path, monkeypatch):
+    """Created 0700 at once: there is no moment in which others may enter it."""
+    tightened: list[tuple[str, int]] = []
+    real_chmod = os.chmod
+
+    def spy(path: str | os.PathLike[str], mode: int) -> None:
+        tightened.append((os.fspath(path), stat.S_IMODE(os.stat(path).st_mode)))
+        real_chmod(path, mode)
+
+    monkeypatch.setattr(_files.os, "chmod", spy)
+    made = _files.private_dir(tmp_path / "new")
+    assert tightened == []
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+
+
 def test_any_reading_or_entering_by_others_is_taken_away(tmp_path):
     for loose in (0o701, 0o705, 0o750, 0o710):
         folder = tmp_path / f"mode-{loose:o}"
