@@ -83,7 +83,7 @@ def save_rotated(
 ) -> None:
     """Write ``new`` (client_id/client_secret) into ``env_file`` under the provider's names."""
     updates = {env_prefix + k.upper(): v for k, v in new.items()}
-    problem = None
+    problem: str
     if any(_CONTROL.search(v) for v in updates.values()):
         # a newline would inject lines into the .env (a later rotation could then override
         # VITALERA_BASE_URL): such values go only to the fallback file, escaped

@@ -23,7 +23,7 @@ def private_dir(path: Path) -> Path:
     write to it (a group- or world-writable folder lets others swap our files)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.lstat()
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+    if not stat.S_ISDIR(info.st_mode):  # a symlink too: lstat does not follow it
         raise UnsafeDirectory(f"{str(path)!r} is not a plain directory")
     if info.st_uid != os.getuid():
         raise UnsafeDirectory(f"{str(path)!r} belongs to another user")
@@ -41,8 +41,8 @@ def private_dir_or_none(path: Path, unusable: str, instead: str) -> Path | None:
     ``instead`` (a cache is a convenience, never a reason to fail)."""
     try:
         return private_dir(path)
-    except (UnsafeDirectory, OSError) as exc:
-        why = str(exc) if isinstance(exc, UnsafeDirectory) else (exc.strerror or str(exc))
+    except OSError as exc:  # UnsafeDirectory too: it has no strerror, only its message
+        why = exc.strerror or str(exc)
         warnings.warn(
             f"Not using the {unusable} in {str(path)!r}: {why}. {instead}",
             VitalConnectWarning,
