@@ -16,12 +16,11 @@ import hashlib
 import json
 import os
 import stat
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from ._errors import ConfigurationError, TokenExpiredError, VitalConnectWarning
+from ._errors import ConfigurationError, TokenExpiredError, warn
 from ._files import private_dir_or_none, write_atomically
 from ._token import BadToken, Token
 
@@ -48,10 +47,6 @@ def default_cache_dir() -> Path:
 def cache_key(provider: str, base_url: str, user: str) -> str:
     digest = hashlib.sha256(f"{provider}\n{base_url}\n{user}".encode()).hexdigest()[:24]
     return f"{provider}-{digest}"
-
-
-def warn(message: str) -> None:
-    warnings.warn(message, VitalConnectWarning, stacklevel=5)
 
 
 class TokenCache(Protocol):

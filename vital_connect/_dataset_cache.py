@@ -41,7 +41,6 @@ import hashlib
 import os
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,7 @@ import requests
 
 from ._cache import CACHE_ENV, cache_root
 from ._dataset_files import Damaged, Entry, read_own
-from ._errors import APIError, VitalConnectError, VitalConnectWarning
+from ._errors import APIError, VitalConnectError, warn
 from ._files import atomic_output, private_dir_or_none, write_atomically
 from ._frames import stamp
 from ._http import GZIP_MAGIC, budget, gunzip, network_error, read_body
@@ -94,10 +93,6 @@ def get(s: Session, path: str) -> pd.DataFrame:
     if not enabled(s) or not cacheable(s, path):
         return s.get(path, progress=False)
     return DatasetCache().get(s, path)
-
-
-def warn(message: str) -> None:
-    warnings.warn(message, VitalConnectWarning, stacklevel=4)
 
 
 class DatasetCache:

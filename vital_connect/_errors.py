@@ -149,3 +149,18 @@ class CredentialsNotSavedError(VitalConnectError):
 
 class VitalConnectWarning(UserWarning):
     """Warned when something was skipped safely, e.g. an unreadable token cache file."""
+
+
+def warn(message: str) -> None:
+    """A :class:`VitalConnectWarning` shown at the first line outside this package (the
+    user's call), however deep inside it the thing was skipped."""
+    import sys
+    import warnings
+
+    package = __name__.rpartition(".")[0]  # "vital_connect"
+    frame = sys._getframe(1)  # warn()'s caller: stacklevel 2
+    level = 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == package:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, VitalConnectWarning, stacklevel=level)

@@ -6,12 +6,11 @@ import contextlib
 import os
 import stat
 import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ._errors import VitalConnectWarning
+from ._errors import warn
 
 
 class UnsafeDirectory(OSError):
@@ -43,11 +42,7 @@ def private_dir_or_none(path: Path, unusable: str, instead: str) -> Path | None:
         return private_dir(path)
     except OSError as exc:  # UnsafeDirectory too: it has no strerror, only its message
         why = exc.strerror or str(exc)
-        warnings.warn(
-            f"Not using the {unusable} in {str(path)!r}: {why}. {instead}",
-            VitalConnectWarning,
-            stacklevel=5,
-        )
+        warn(f"Not using the {unusable} in {str(path)!r}: {why}. {instead}")
         return None
 
 
