@@ -197,7 +197,7 @@ def test_offset_paging_one_row_a_page():
 
 def test_offset_paging_with_no_page_size_is_one_page():
     fetch, asked = offset_pages(0)
-    rows, pull, progress = run_pull(
+    rows, _, progress = run_pull(
         fetch, OffsetPaging(limit=10), Request(BASE, {"limit": 0}), workers=1
     )
     assert rows == [] and len(asked) == 1 and progress == [(1, 1)]
