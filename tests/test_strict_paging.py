@@ -235,6 +235,7 @@ class Pages:
         self.inflight = self.max_inflight = self.consumed = 0
         self.rows: list[Any] = []
         self.hold: dict[int, tuple[Any, float]] = {}
+        self.bad: set[int] = set()  # pages answered in another shape
 
     def fetch(self, req: Request) -> tuple[Any, str]:
         if self.style == "drf":
@@ -252,6 +253,8 @@ class Pages:
                 until, timeout = self.hold[k]
                 self.cond.wait_for(lambda: until(self), timeout)
             self.inflight -= 1
+        if k in self.bad:
+            return {"detail": "the list moved"}, req.url
         start = k * self.size
         rows = [{"id": i} for i in range(start, min(start + self.size, self.total))]
         if self.style != "drf":
@@ -329,9 +332,10 @@ def test_blind_pages_in_flight_start_at_one_and_double_up_to_the_workers():
 
 def test_a_first_answer_that_is_not_rows_is_an_unknown_page_shape():
     pull = Pull(Pages(1, 1).fetch, Paging(), list)
-    with pytest.raises(vc.APIError, match="not a list of rows") as info:
+    with pytest.raises(vc.APIError) as info:
         pull.run({"id": 1, "name": "x"}, BASE, None, FAST)
     assert info.value.error_type == "unknown_page_shape"
+    assert info.value.message == "The answer is not a list of rows."
 
 
 def test_a_further_page_that_is_not_rows_is_an_unknown_page_shape():
@@ -397,3 +401,33 @@ def test_rows_past_the_end_are_found_in_raw_pages_too():
     with pytest.raises(vc.APIError, match="rows appeared after") as info:
         pull.run(first, BASE, style.first(BASE, None), FAST)
     assert info.value.error_type == "incomplete_pull"
+
+
+def test_a_single_page_whose_count_disagrees_raises():
+    def fetch(req: Request):
+        return {"count": 5, "next": None, "results": [{"id": 1}]}, req.url
+
+    with pytest.raises(vc.APIError, match="says 5 rows but 1 arrived") as info:
+        run_pull(fetch)
+    assert info.value.error_type == "incomplete_pull"
+
+
+def test_links_that_loop_back_to_a_followed_page_end_the_list():
+    def fetch(req: Request):  # no count: 1 -> 2 -> 3 -> 2 again
+        n = int(parse_qs(urlsplit(req.url).query).get("p", ["1"])[0])
+        return {"results": [{"n": n}], "next": f"{BASE}?p={2 if n == 3 else n + 1}"}, req.url
+
+    rows, pull, _ = run_pull(fetch, workers=1, max_pages=10)
+    assert [r["n"] for r in rows] == [1, 2, 3] and pull.pages == 3
+
+
+def test_an_error_mid_pull_waits_for_pages_in_flight_and_sends_no_more():
+    pages = Pages(80, 10)  # 2 workers: pages 2-5 are asked at once, two of them run
+    pages.bad.add(1)  # page 2 is of another shape: the pull fails on it
+    never = (lambda p: False, 0.3)
+    pages.hold[2] = pages.hold[3] = never  # pages 3 and 4 are still being fetched then
+    with pytest.raises(vc.APIError) as info:
+        pages.pull(workers=2)
+    assert info.value.error_type == "unknown_page_shape"
+    assert pages.inflight == 0  # the page threads ended before the error came out
+    assert 4 not in pages.started and max(pages.started) <= 3  # page 5 was never sent
