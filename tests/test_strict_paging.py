@@ -299,8 +299,9 @@ def test_one_worker_fetches_in_the_calling_thread():
 
 def test_two_workers_fetch_in_two_page_threads():
     pages = Pages(80, 10)
-    # page 2 waits for a third fetch in flight: there must never be one
-    pages.hold[1] = (lambda p: p.max_inflight >= 3, 0.3)
+    # pages 2 to 4 each wait for a third fetch in flight: there must never be one
+    third = (lambda p: p.max_inflight >= 3, 0.3)
+    pages.hold[1] = pages.hold[2] = pages.hold[3] = third
     pull = pages.pull(workers=2)
     assert pull.chosen_workers == 2
     assert all(t.startswith("vital-connect-page") for t in pages.threads[1:])
@@ -431,3 +432,12 @@ def test_an_error_mid_pull_waits_for_pages_in_flight_and_sends_no_more():
     assert info.value.error_type == "unknown_page_shape"
     assert pages.inflight == 0  # the page threads ended before the error came out
     assert 4 not in pages.started and max(pages.started) <= 3  # page 5 was never sent
+
+
+def test_next_links_without_a_count_tell_no_page_count():
+    def fetch(req: Request):
+        n = int(parse_qs(urlsplit(req.url).query).get("p", ["1"])[0])
+        return {"results": [{"n": n}], "next": f"{BASE}?p={n + 1}" if n < 3 else None}, req.url
+
+    rows, _, progress = run_pull(fetch, workers=1)
+    assert len(rows) == 3 and progress == [(1, None), (2, None), (3, None)]
