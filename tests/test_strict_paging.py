@@ -3,8 +3,9 @@ edges of the page arithmetic, the error types, the addresses and parameters of f
 pages, and how many pages are fetched, and by how many threads, at a time.
 
 Pages come from fetch functions that count what they are asked (the pull's one seam to
-the network); nothing here waits on the clock except to give a wrong window its chance
-to show, and every assertion holds whatever the thread timing."""
+the network). Nothing is timed: a page held back waits for an event that a wrong window
+or pool would cause, at most a few tenths of a second, and the assertions need no more
+of the clock than a page thread starting within that time."""
 
 from __future__ import annotations
 
