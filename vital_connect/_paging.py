@@ -397,8 +397,9 @@ class Pull:
                 self._consume(rows)
                 self.on_page(self.pages, None)
                 verdict = plan.after(payload, len(rows))
-                # what check() reads of the last page; None where `or first` took the first
-                last = _without_rows(payload) if payload else None
+                # what check() reads of the last page (when it has nothing, `or first`
+                # takes the first's)
+                last = _without_rows(payload)
                 del payload, rows  # freed before the next page is decoded
                 if verdict is STOP:
                     self._drain(pending)
@@ -409,10 +410,7 @@ class Pull:
                     window = min(2 * window, workers)
                 refill()
         finally:
-            if pool is not None:
-                for item in pending:
-                    if isinstance(item, Future):
-                        item.cancel()
+            if pool is not None:  # pages not started yet are never sent; running ones end
                 pool.shutdown(wait=True, cancel_futures=True)
         return last
 
