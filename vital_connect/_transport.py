@@ -161,7 +161,8 @@ def normalize_timeout(timeout: object) -> tuple[float, float]:
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
-        return (_seconds(timeout, timeout), _seconds(timeout, timeout))
+        seconds = _seconds(timeout, timeout)
+        return (seconds, seconds)
     pair: tuple[object, ...] = ()
     if isinstance(timeout, Iterable) and not isinstance(timeout, str | bytes):
         pair = tuple(timeout)
