@@ -39,6 +39,15 @@ def provider_registry():
 
 
 @pytest.fixture(autouse=True)
+def fresh_transport_verdicts():
+    """Each test judges URLs afresh: the verdicts kept per authority are process-wide, and
+    a mutation run forks each mutant's tests from a process that judged them already."""
+    from vital_connect._transport import clear_verdicts
+
+    clear_verdicts()
+
+
+@pytest.fixture(autouse=True)
 def isolated_user(tmp_path, monkeypatch):
     """Each test runs as a fresh user: empty cache dir, no provider env vars, no stray .env."""
     for name in list(os.environ):

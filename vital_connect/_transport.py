@@ -93,7 +93,7 @@ def is_loopback(url: str) -> bool:
 
 def origin(url: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped, as urllib3 reads it."""
-    return _origin(_authority(url))
+    return _cached_origin(_authority(url))
 
 
 def _authority(url: str) -> str:
@@ -105,10 +105,6 @@ def _authority(url: str) -> str:
     return f"{scheme}://{re.split(r'[/?#]', rest, maxsplit=1)[0]}"
 
 
-# The verdicts on an authority, kept for the few a session talks to: every request checks
-# its URL (twice: as routed and as prepared), and parsing is most of a check's cost. Keyed
-# by the authority alone, never by a whole URL, which may carry a token in its query.
-@functools.lru_cache(maxsize=64)
 def _origin(authority: str) -> str:
     p = parse(authority)
     host = f"[{p.host}]" if ":" in p.host else p.host
@@ -119,11 +115,10 @@ def _origin(authority: str) -> str:
 
 def check_transport(url: str) -> None:
     """Refuse anything but https, except plain http to a loopback address."""
-    _check_transport(_authority(url))
+    _cached_check_transport(_authority(url))
 
 
-@functools.lru_cache(maxsize=64)
-def _check_transport(authority: str) -> None:  # cached when it passes (a raise is not kept)
+def _check_transport(authority: str) -> None:
     scheme = parse(authority).scheme
     if scheme == "https":
         return
@@ -139,6 +134,20 @@ def _check_transport(authority: str) -> None:  # cached when it passes (a raise 
         "unencrypted. Use an https:// base_url; plain http is allowed only to loopback "
         "(127.0.0.1, ::1, localhost), e.g. the vital_connect sandbox."
     )
+
+
+# The verdicts on an authority, kept for the few a session talks to: every request checks
+# its URL (twice: as routed and as prepared), and parsing is most of a check's cost. Keyed
+# by the authority alone, never by a whole URL, which may carry a token in its query; a
+# refusal raises, so only a pass is kept. Process-wide: ``clear_verdicts()`` forgets them.
+_cached_origin = functools.lru_cache(maxsize=64)(_origin)
+_cached_check_transport = functools.lru_cache(maxsize=64)(_check_transport)
+
+
+def clear_verdicts() -> None:
+    """Forget the kept verdicts (tests that run changed rules in one process use it)."""
+    _cached_origin.cache_clear()
+    _cached_check_transport.cache_clear()
 
 
 def check_destination(url: str, origins: frozenset[str] | set[str], what: str) -> None:
