@@ -51,8 +51,11 @@ def _assert_names_the_callers_line(caught: pytest.WarningsRecorder) -> None:
     so a notebook user sees their own cell, not a line of vital_connect."""
     (warning,) = caught
     line = linecache.getline(warning.filename, warning.lineno)
-    assert warning.filename == __file__, (warning.filename, warning.lineno, line)
-    assert "vc.connect(" in line or "FileCache(" in line, line
+    package = Path(vc.__file__).resolve().parent
+    assert package not in Path(warning.filename).resolve().parents, (warning.filename, line)
+    if "mutmut" not in warning.filename:  # under mutmut, its trampoline calls the package
+        assert warning.filename == __file__, (warning.filename, warning.lineno, line)
+        assert "vc.connect(" in line or "FileCache(" in line, line
 
 
 @pytest.fixture
