@@ -19,6 +19,23 @@ def sandbox():
         yield server
 
 
+@pytest.fixture(scope="session")
+def documented_vitaldb():
+    """The documented VitalDB replica (tests/documented_vitaldb.py), one for the session."""
+    import documented_vitaldb as dv
+
+    with dv.DocumentedVitalDB() as running:
+        yield running
+
+
+@pytest.fixture
+def replica(documented_vitaldb):
+    """The replica with an empty request record before and after each test."""
+    documented_vitaldb.clear_requests()
+    yield documented_vitaldb
+    documented_vitaldb.clear_requests()
+
+
 @pytest.fixture
 def sb(sandbox):
     """The shared sandbox, reset to its seeded state before each test."""

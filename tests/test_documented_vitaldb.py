@@ -32,19 +32,6 @@ except ImportError:  # pragma: no cover
     vitaldb = vdataset = None
 
 
-@pytest.fixture(scope="module")
-def server():
-    with dv.DocumentedVitalDB() as running:
-        yield running
-
-
-@pytest.fixture
-def replica(server):
-    server.clear_requests()
-    yield server
-    server.clear_requests()
-
-
 @pytest.fixture
 def official(replica, monkeypatch):
     """The official client pointed at the replica, its module-level caches emptied."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from dotenv import dotenv_values
+from leakscan import reachable_texts
 from loopback import TOKEN, FakeClock, json_response, serving, stop
 from werkzeug.wrappers import Request, Response
 
@@ -579,28 +580,7 @@ def test_oauthlib_insecure_transport_is_never_switched_on(scripted):
 
 
 def _everything_reachable(exc: BaseException) -> str:
-    """Every text an exception exposes: its chain, and the locals of every frame of every
-    traceback in it (as %xmode Verbose or a debugger would show them)."""
-    texts, stack, seen = [], [exc], set()
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        texts += [str(e), repr(e)]
-        tb = e.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == __file__:  # this test's own variables
-                tb = tb.tb_next
-                continue
-            for name, value in tb.tb_frame.f_locals.items():
-                try:
-                    texts.append(f"{name}={value!r}")
-                except Exception:  # a repr that fails is no leak
-                    pass
-            tb = tb.tb_next
-        stack += [x for x in (e.__cause__, e.__context__) if x is not None]
-    return "\n".join(texts)
+    return "\n".join(reachable_texts(exc, __file__, printed=False))
 
 
 def test_no_secret_in_exception_chains_or_traceback_locals(sb):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 
 import pytest
+from leakscan import reachable_texts
 
 import vital_connect as vc
 from vital_connect import _http
@@ -27,23 +27,7 @@ class Collect(logging.Handler):
 
 
 def _error_texts(exc: BaseException) -> list[str]:
-    """The error as printed, and all it keeps reachable: its chain and every frame's locals
-    (what %xmode Verbose or a debugger shows), this file's own frames left out."""
-    texts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-    stack, seen = [exc], set()
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        texts += [str(e), repr(e)]
-        tb = e.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename != __file__:
-                texts += [f"{k}={v!r}" for k, v in tb.tb_frame.f_locals.items()]
-            tb = tb.tb_next
-        stack += [x for x in (e.__cause__, e.__context__) if x is not None]
-    return texts
+    return reachable_texts(exc, __file__)
 
 
 def test_nothing_secret_anywhere(sb, monkeypatch, capsys):

@@ -24,18 +24,6 @@ with warnings.catch_warnings():
     from vitaldb import dataset as official
 
 
-@pytest.fixture(scope="module")
-def server():
-    with dv.DocumentedVitalDB() as running:
-        yield running
-
-
-@pytest.fixture
-def replica(server):
-    server.clear_requests()
-    return server
-
-
 @pytest.fixture
 def dataset(replica):
     return vc.connect("vitaldb", anonymous=True, base_url=replica.url)
