@@ -23,7 +23,6 @@ import argparse
 import gc
 import io
 import logging
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -41,6 +40,7 @@ import requests
 from pandas.testing import assert_frame_equal
 
 import vital_connect as vc
+from bench.child import ChildServer
 from bench.run import load_average, machine, progress
 from vital_connect._dataset import _as_series, _on_grid
 from vital_connect.dialects.vitaldb import NA_VALUES, fill_wave_times
@@ -116,44 +116,18 @@ def _command(sb, op: str, arg: Any) -> Any:
     raise ValueError(f"unknown command {op!r}")
 
 
-class Server:
-    """The sandbox in its own process (spawned: fork is unsafe in a threaded process)."""
+class Server(ChildServer):
+    """The sandbox in its own process."""
+
+    what = "the sandbox process"
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child,), name="bench-cohort-sandbox")
-        self._process.daemon = True
-        self._process.start()
-        child.close()
+        super().__init__(_serve, "bench-cohort-sandbox")
         try:
             self.base_url: str = self.call("base_url", wait=60)
         except BaseException:
             self.close()
             raise
-
-    def call(self, op: str, arg: Any = None, wait: float = 30) -> Any:
-        self._conn.send((op, arg))
-        if not self._conn.poll(wait):
-            raise RuntimeError(f"the sandbox process did not answer {op!r} in {wait} s")
-        ok, value = self._conn.recv()
-        if not ok:
-            raise RuntimeError(f"the sandbox refused {op!r}: {value}")
-        return value
-
-    def close(self) -> None:
-        try:
-            if self._process.is_alive():
-                self.call("stop", wait=10)
-        except (OSError, EOFError, RuntimeError):
-            pass  # it died or hangs: terminated below
-        finally:
-            self._process.join(10)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join(5)
-            self._conn.close()
-            self._process.close()
 
 
 # ---------------------------------------------------------------------- the contenders

@@ -15,7 +15,6 @@ Rows are shaped like vitalera's observations: ``{"id", "patient": {...}, "type",
 from __future__ import annotations
 
 import json
-import multiprocessing
 import secrets
 import threading
 import time
@@ -23,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from bench.child import ChildServer
 
 PATH = "/api/observations/"  # the paged list
 ONE = "/api/one/"  # a one-row page: the smallest authenticated answer
@@ -221,16 +222,13 @@ def _command(state: _State, op: str, arg: Any) -> Any:
     raise ValueError(f"unknown command {op!r}")
 
 
-class PageServer:
-    """The page server in its own process (spawned: fork is unsafe in a threaded one)."""
+class PageServer(ChildServer):
+    """The page server in its own process."""
+
+    what = "the page server"
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child,), name="bench-pages")
-        self._process.daemon = True
-        self._process.start()
-        child.close()
+        super().__init__(_serve, "bench-pages")
         try:
             if not self._conn.poll(60):
                 raise RuntimeError("the page server did not start in 60 s")
@@ -239,15 +237,6 @@ class PageServer:
             self.close()
             raise
         self.secret = secrets.token_urlsafe(16)  # any secret: the server checks the grant
-
-    def call(self, op: str, arg: Any = None, wait: float = 120) -> Any:
-        self._conn.send((op, arg))
-        if not self._conn.poll(wait):
-            raise RuntimeError(f"the page server did not answer {op!r} in {wait} s")
-        ok, value = self._conn.recv()
-        if not ok:
-            raise RuntimeError(f"the page server refused {op!r}: {value}")
-        return value
 
     def render(self, pages: int, page_size: int) -> int:
         """Prepare a list of ``pages`` pages of ``page_size`` rows; its body bytes."""
@@ -271,26 +260,6 @@ class PageServer:
     def cpu(self) -> float:
         """CPU seconds the server's process has used so far."""
         return self.call("cpu")
-
-    def close(self) -> None:
-        try:
-            if self._process.is_alive():
-                self.call("stop", wait=10)
-        except (OSError, EOFError, RuntimeError):
-            pass  # it died or hangs: terminated below
-        finally:
-            self._process.join(10)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join(5)
-            self._conn.close()
-            self._process.close()
-
-    def __enter__(self) -> PageServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 PROVIDER = "benchpages"
