@@ -51,3 +51,20 @@ class ChildServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def obey(conn: Any, command: Callable[[str, Any], Any]) -> None:
+    """The child's side: answer each ``(op, arg)`` with ``(True, command(op, arg))``, or
+    ``(False, why)`` when it raises, until ``"stop"`` (or the parent is gone)."""
+    while True:
+        try:
+            op, arg = conn.recv()
+        except EOFError:  # the bench died: stop serving
+            return
+        if op == "stop":
+            conn.send((True, None))
+            return
+        try:
+            conn.send((True, command(op, arg)))
+        except Exception as exc:  # report it to the bench rather than die silently
+            conn.send((False, f"{type(exc).__name__}: {exc}"))

@@ -40,7 +40,7 @@ import requests
 from pandas.testing import assert_frame_equal
 
 import vital_connect as vc
-from bench.child import ChildServer
+from bench.child import ChildServer, obey
 from bench.run import load_average, machine, progress
 from vital_connect._dataset import _as_series, _on_grid
 from vital_connect.dialects.vitaldb import NA_VALUES, fill_wave_times
@@ -84,18 +84,7 @@ def _serve(conn) -> None:
     from vital_connect import sandbox
 
     with sandbox.serve(port=0) as sb:
-        while True:
-            try:
-                op, arg = conn.recv()
-            except EOFError:  # the bench died: stop serving
-                return
-            if op == "stop":
-                conn.send((True, None))
-                return
-            try:
-                conn.send((True, _command(sb, op, arg)))
-            except Exception as exc:  # report it to the bench rather than die silently
-                conn.send((False, f"{type(exc).__name__}: {exc}"))
+        obey(conn, lambda op, arg: _command(sb, op, arg))
 
 
 def _command(sb, op: str, arg: Any) -> Any:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.child import ChildServer
+from bench.child import ChildServer, obey
 
 PATH = "/api/observations/"  # the paged list
 ONE = "/api/one/"  # a one-row page: the smallest authenticated answer
@@ -179,18 +179,7 @@ def _serve(conn: Any) -> None:
     threading.Thread(target=httpd.serve_forever, name="bench-pages", daemon=True).start()
     conn.send((True, state.origin))
     try:
-        while True:
-            try:
-                op, arg = conn.recv()
-            except EOFError:  # the bench died: stop serving
-                return
-            if op == "stop":
-                conn.send((True, None))
-                return
-            try:
-                conn.send((True, _command(state, op, arg)))
-            except Exception as exc:  # report it to the bench rather than die silently
-                conn.send((False, f"{type(exc).__name__}: {exc}"))
+        obey(conn, lambda op, arg: _command(state, op, arg))
     finally:
         httpd.shutdown()
         httpd.server_close()

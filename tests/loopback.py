@@ -72,3 +72,24 @@ def stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=10)
+
+
+def read_until(fd: int, marker: bytes, limit: float = 30) -> bytes:
+    """What a terminal (a pty's master side) shows until ``marker``, the end of the child's
+    output, or ``limit`` seconds, whichever comes first."""
+    import os
+    import select
+
+    seen = b""
+    deadline = time.monotonic() + limit
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed its side
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen

@@ -8,7 +8,6 @@ import json
 import os
 import pty
 import re
-import select
 import signal
 import socket
 import struct
@@ -16,13 +15,13 @@ import subprocess
 import sys
 import termios
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
+from loopback import read_until
 
 import vital_connect as vc
 from vital_connect._demo import fill_login_form
@@ -73,23 +72,6 @@ def _terminal(args: list[str], env: dict[str, str], *, stdout: int | None = None
             child.kill()
         child.wait()
         os.close(master)
-
-
-def _read_until(fd: int, marker: bytes, limit: float = 30) -> bytes:
-    """What the terminal shows until ``marker`` (or the end, or ``limit`` seconds)."""
-    seen = b""
-    deadline = time.monotonic() + limit
-    while marker not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # EIO: the child closed its side
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -339,13 +321,13 @@ def test_get_asks_on_the_terminal_with_getpass(sb):
         child,
         fd,
     ):
-        seen = _read_until(fd, b"username: ")
+        seen = read_until(fd, b"username: ")
         assert b"vidaplus username: " in seen
         os.write(fd, creds["username"].encode() + b"\n")
-        seen += _read_until(fd, b"password: ")
+        seen += read_until(fd, b"password: ")
         assert b"vidaplus password: " in seen
         os.write(fd, creds["password"].encode() + b"\n")
-        seen += _read_until(fd, b"__never__")  # to the end of its output
+        seen += read_until(fd, b"__never__")  # to the end of its output
         assert child.wait(timeout=60) == 0
     text = seen.decode(errors="replace")
     assert creds["username"] in text  # input() echoes the username
@@ -365,16 +347,16 @@ def test_prompts_go_to_the_terminal_not_into_the_output(sb):
         with _terminal(argv, env, stdout=write) as (child, fd):
             os.close(write)
             write = -1
-            seen = _read_until(fd, b"username: ")  # input()'s prompt: on the terminal too
+            seen = read_until(fd, b"username: ")  # input()'s prompt: on the terminal too
             assert b"vidaplus username: " in seen
             os.write(fd, creds["username"].encode() + b"\n")
-            seen += _read_until(fd, b"password: ")
+            seen += read_until(fd, b"password: ")
             assert b"vidaplus password: " in seen
             os.write(fd, creds["password"].encode() + b"\n")
             with os.fdopen(read, "rb", closefd=False) as pipe:
                 out = pipe.read().decode()
             assert child.wait(timeout=60) == 0
-            seen += _read_until(fd, b"__never__", limit=2)
+            seen += read_until(fd, b"__never__", limit=2)
     finally:
         os.close(read)
         if write >= 0:
@@ -388,11 +370,11 @@ def test_prompts_go_to_the_terminal_not_into_the_output(sb):
 def test_ctrl_c_at_the_prompt_exits_130_quietly_with_echo_back_on(sb):
     env = _env(VIDAPLUS_BASE_URL=sb.base_url("vidaplus"), VIDAPLUS_USERNAME="someone")
     with _terminal(["get", "vidaplus", "/leitos/", "--no-cache"], env) as (child, fd):
-        seen = _read_until(fd, b"password: ")
+        seen = read_until(fd, b"password: ")
         assert b"vidaplus password: " in seen
         os.write(fd, b"\x03")  # Ctrl+C: the line discipline sends SIGINT to the foreground
         assert child.wait(timeout=30) == 130
-        seen += _read_until(fd, b"__never__", limit=2)
+        seen += read_until(fd, b"__never__", limit=2)
         assert termios.tcgetattr(fd)[3] & termios.ECHO  # getpass switched echo back on
     assert b"Traceback" not in seen and b"KeyboardInterrupt" not in seen
 
@@ -402,14 +384,14 @@ def test_the_code_flow_on_a_terminal_prints_the_link_and_reads_the_address(sb):
     env = _env(**{f"VITALDB_{k.upper()}": v for k, v in creds.items() if k != "grant"})
     argv = ["get", "vitaldb", "/oauth2/userinfo", "--no-cache", "--format", "json"]
     with _terminal(argv, env) as (child, fd):
-        seen = _read_until(fd, b"Address after login: ")
+        seen = read_until(fd, b"Address after login: ")
         link = re.search(rb"land:\s+(http://\S+)", seen)
         assert link, seen
         landed = fill_login_form(
             link.group(1).decode(), vc.sandbox.VITALDB_USERNAME, vc.sandbox.VITALDB_PASSWORD
         )
         os.write(fd, landed.encode() + b"\n")
-        seen += _read_until(fd, b"__never__")
+        seen += read_until(fd, b"__never__")
         assert child.wait(timeout=60) == 0
     text = seen.decode(errors="replace")
     assert f'"userid":"{vc.sandbox.VITALDB_USERNAME}"' in text

@@ -5,13 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import subprocess
 import sys
 import termios
-import time
 
-from loopback import stop
+from loopback import read_until, stop
 
 import vital_connect as vc
 
@@ -21,22 +19,6 @@ SCRIPT = (
     "print('HELLO', s.userinfo()['sub'], len(s.get('/leitos/')))\n"
     "print('KEPT', s.auth.credentials.resolve().get('password'))\n"
 )
-
-
-def _read_until(fd: int, marker: bytes, limit: float = 20) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + limit
-    while marker not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
 
 
 def test_terminal_asks_with_getpass(sb, monkeypatch):
@@ -54,11 +36,11 @@ def test_terminal_asks_with_getpass(sb, monkeypatch):
     )
     os.close(tty)
     try:
-        prompt = _read_until(fd, b"password: ")
+        prompt = read_until(fd, b"password: ")
         assert b"vidaplus password: " in prompt
         os.write(fd, creds["password"].encode() + b"\n")
-        out = _read_until(fd, b"KEPT")
-        out += _read_until(fd, b"\n", limit=5)
+        out = read_until(fd, b"KEPT")
+        out += read_until(fd, b"\n", limit=5)
     finally:
         try:
             child.wait(timeout=30)
