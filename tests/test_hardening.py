@@ -139,6 +139,18 @@ def test_a_get_redirect_to_a_foreign_origin_raises_before_connecting(scripted, t
         s.get("/data")
 
 
+def _vitaldb_session(scripted) -> vc.Session:
+    """A password session on the scripted server, speaking VitalDB's dialect."""
+    p = vc.Provider(
+        name="scripted",
+        base_url=scripted.url,
+        grants=("password",),
+        token_path="/oauth2/token",
+        dialect=VitalDB(),
+    )
+    return vc.connect(p, username="u", password=PASSWORD, cache=False)
+
+
 def test_vitaldb_query_token_is_kept_off_a_hop_to_the_dataset(scripted):
     token = "q" * 24
     scripted.routes["/oauth2/token"] = json_response({"access_token": token, "expires_in": 60})
@@ -148,14 +160,7 @@ def test_vitaldb_query_token_is_kept_off_a_hop_to_the_dataset(scripted):
         f"caseid,query\n1,{r.query_string.decode() or '-'}\n",
         headers={"Content-Type": "text/csv", "X-Auth": r.headers.get("Authorization", "-")},
     )
-    p = vc.Provider(
-        name="scripted",
-        base_url=scripted.url,
-        grants=("password",),
-        token_path="/oauth2/token",
-        dialect=VitalDB(),
-    )
-    s = vc.connect(p, username="u", password=PASSWORD, cache=False)
+    s = _vitaldb_session(scripted)
     df = s.get("/api/filelist")
     assert df.loc[0, "query"] == "-"
     hop = scripted.seen[-1]
@@ -227,14 +232,7 @@ def test_a_gzip_file_bomb_is_a_clear_error(scripted):
     token = "q" * 24
     scripted.routes["/oauth2/token"] = json_response({"access_token": token})
     scripted.routes["/api/filelist"] = Response(_bomb(64 << 20), content_type="application/x-gzip")
-    p = vc.Provider(
-        name="scripted",
-        base_url=scripted.url,
-        grants=("password",),
-        token_path="/oauth2/token",
-        dialect=VitalDB(),
-    )
-    s = vc.connect(p, username="u", password=PASSWORD, cache=False)
+    s = _vitaldb_session(scripted)
     s.max_bytes = 8 << 20
     with pytest.raises(vc.APIError, match=r"json\.gz file is decompressed") as info:
         s.get("/api/filelist")
