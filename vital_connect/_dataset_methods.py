@@ -4,6 +4,7 @@ only when one is called, so a session of another provider never imports it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -16,7 +17,7 @@ class DatasetMethods:
     """VitalDB's open dataset in the researcher's vocabulary, as ``Session`` methods (a
     provider without a dataset raises NotSupportedError)."""
 
-    def find_cases(self, tracks: list[str] | str) -> list[int]:
+    def find_cases(self, tracks: Sequence[str] | str) -> list[int]:
         """VitalDB open dataset: the case ids that have every named track."""
         from ._dataset import find_cases
 
@@ -25,7 +26,7 @@ class DatasetMethods:
     def load_case(
         self,
         caseid: int,
-        tracks: list[str] | str,
+        tracks: Sequence[str] | str,
         interval: float | None = None,
         *,
         progress: bool | None = None,
@@ -38,8 +39,8 @@ class DatasetMethods:
 
     def load_cases(
         self,
-        caseids: list[int],
-        tracks: list[str] | str,
+        caseids: Sequence[int],
+        tracks: Sequence[str] | str,
         interval: float | None = None,
         *,
         dask: bool = False,
