@@ -266,3 +266,38 @@ def test_install_log_filter_puts_the_filter_on_each_leaky_logger_once():
         logger.removeHandler(handler)
         logger.setLevel(level)
     assert [r.getMessage() for r in records] == [f"GET /u?access_token={MASK}"]
+
+
+# --------------------------------------------------- origins judged from the authority only
+
+
+def test_an_origin_is_read_from_the_authority_not_from_what_follows():
+    # a second "://" in the query, an "@" in the path: neither is the authority
+    assert t.origin("https://h.example/x?next=http://evil.example/") == "https://h.example"
+    assert t.origin("https://h.example/users/a@b.org") == "https://h.example"
+    assert t.origin("HTTP://127.0.0.1:80/p#f") == "http://127.0.0.1"
+    t.check_transport("https://h.example/users/a@b.org?q=http://x")  # no error
+
+
+def test_a_full_url_with_an_at_sign_in_its_path_is_not_ambiguous():
+    assert t.parse("https://h.example/users/a@b.org").host == "h.example"
+
+
+def test_what_is_not_an_absolute_url_is_a_configuration_error():
+    for bad in (None, 123, b"https://h.example/", "/relative/path"):
+        with pytest.raises(vc.ConfigurationError, match="Not an absolute http"):
+            t.origin(bad)  # type: ignore[arg-type]
+
+
+def test_kept_verdicts_are_keyed_by_authority_never_by_a_whole_url():
+    t.clear_verdicts()
+    # a query holding a token, and a second "://" (a return address) after it
+    url = "https://h.example/api/filelist?access_token=SECRET-IN-QUERY&back=https://h.example/"
+    t.origin(url)
+    t.check_transport(url)
+    assert t._cached_origin.cache_info().currsize == 1
+    assert t._cached_check_transport.cache_info().currsize == 1
+    t.origin("https://h.example")  # the same authority: the verdict kept for the URL above
+    t.check_transport("https://h.example")
+    assert t._cached_origin.cache_info().hits == 1
+    assert t._cached_check_transport.cache_info().hits == 1

@@ -3,7 +3,7 @@
 Run from the repository root (the ``[test]`` extra has what it needs, plus
 ``pip install mutmut==3.8.1``)::
 
-    python -m tools.mutation            # every guarded module: about an hour on two cores
+    python -m tools.mutation            # every guarded module: about 15 minutes on two cores
     python -m tools.mutation --report   # only rewrite docs/mutation-testing.md from the last run
 
 Why mutmut: it is maintained, it is pytest-native, and since version 3 it runs each mutant
