@@ -240,8 +240,14 @@ def test_an_env_file_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale)
     assert env.read_bytes() == "# contraseña del portal\nX_CLIENT_ID=new\n".encode()
 
 
-def _not_saved(env: Path, problem: str, fallback: str) -> str:
-    return (
+def _refused(env: Path, secret: str, problem: str) -> None:
+    """Rotating ``secret`` into ``env`` fails for ``problem``: the error says so, and names
+    the fallback file the credentials went to instead."""
+    with pytest.raises(vc.CredentialsNotSavedError) as info:
+        _envfile.save_rotated("X_", env, {"client_secret": secret}, {})
+    fallback = info.value.fallback_path
+    assert fallback
+    assert str(info.value) == (
         f"The credentials were rotated (the old ones no longer work) but could not be "
         f"written to {str(env)!r}: {problem}. They were saved to {fallback!r} (mode 0600) "
         "instead; they are also in this error's .credentials. Copy them into your .env now."
@@ -249,30 +255,17 @@ def _not_saved(env: Path, problem: str, fallback: str) -> str:
 
 
 def test_the_error_says_why_the_env_file_could_not_be_written(tmp_path):
-    env = tmp_path / "no" / ".env"
-    with pytest.raises(vc.CredentialsNotSavedError) as info:
-        _envfile.save_rotated("X_", env, {"client_secret": "s2"}, {})
-    fallback = info.value.fallback_path
-    assert fallback
-    assert str(info.value) == _not_saved(env, os.strerror(2), fallback)  # ENOENT
+    _refused(tmp_path / "no" / ".env", "s2", os.strerror(2))  # ENOENT
 
     env = tmp_path / "latin1.env"
     env.write_bytes(b"X_NOTE=caf\xe9\n")
-    with pytest.raises(vc.CredentialsNotSavedError) as info:
-        _envfile.save_rotated("X_", env, {"client_secret": "s2"}, {})
-    fallback = info.value.fallback_path
-    assert fallback
     problem = "'utf-8' codec can't decode byte 0xe9 in position 10: invalid continuation byte"
-    assert str(info.value) == _not_saved(env, problem, fallback)
+    _refused(env, "s2", problem)
     assert env.read_bytes() == b"X_NOTE=caf\xe9\n"
 
     env = tmp_path / ".env"
-    with pytest.raises(vc.CredentialsNotSavedError) as info:
-        _envfile.save_rotated("X_", env, {"client_secret": "a\nX_BASE_URL=evil"}, {})
-    fallback = info.value.fallback_path
-    assert fallback
     problem = "the new values contain control characters (a line break, say)"
-    assert str(info.value) == _not_saved(env, problem, fallback)
+    _refused(env, "a\nX_BASE_URL=evil", problem)
     assert not env.exists()
 
 
